@@ -1,0 +1,160 @@
+"""The trace format ``synctrace/1``: event names, their fields and their types.
+
+This module is the only contract between ``tracer`` (which writes traces) and
+``analyze`` (which reads them); docs/trace-format.md is its prose twin.  It
+imports nothing but the standard library so that either side can use it
+without pulling in the other's dependencies.
+
+Rules that hold for every version ``synctrace/1.x``:
+
+* One JSON object a line.  Every line has the fields in ``COMMON_FIELDS``.
+* ``seq`` is strictly increasing in file order, and ``ts`` never decreases.
+* A blocking operation is two lines, ``<op>.begin`` and ``<op>.end``; the end
+  line carries ``begin_seq``, the ``seq`` of its begin line.  A begin with no
+  end means the thread was still blocked when the trace ended.
+* A container operation moves one item a line.  Items are numbered per
+  container (``item``), so the same value added twice is two items.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Written in ``trace.start``'s ``schema`` field.  Readers accept any
+#: ``synctrace/1`` trace and refuse other major versions.
+SCHEMA: Final = "synctrace/1"
+SCHEMA_MAJOR: Final = "synctrace/1"
+
+# --- event names -------------------------------------------------------------
+
+TRACE_START: Final = "trace.start"
+TRACE_END: Final = "trace.end"
+
+THREAD_START: Final = "thread.start"
+THREAD_END: Final = "thread.end"
+THREAD_EXCEPTION: Final = "thread.exception"
+
+EVENT_SET: Final = "event.set"
+EVENT_CLEAR: Final = "event.clear"
+EVENT_IS_SET: Final = "event.is_set"
+EVENT_WAIT_BEGIN: Final = "event.wait.begin"
+EVENT_WAIT_END: Final = "event.wait.end"
+
+COND_NOTIFY: Final = "cond.notify"
+COND_WAIT_BEGIN: Final = "cond.wait.begin"
+COND_WAIT_END: Final = "cond.wait.end"
+
+LIST_APPEND: Final = "list.append"
+LIST_INSERT: Final = "list.insert"
+LIST_EXTEND: Final = "list.extend"
+LIST_POP: Final = "list.pop"
+LIST_REMOVE: Final = "list.remove"
+LIST_DEL: Final = "list.del"
+LIST_CLEAR: Final = "list.clear"
+
+# --- what the analyzer needs to know about each event -------------------------
+
+#: Lines that put one item into a container.
+CONTAINER_ADDS: Final = frozenset({LIST_APPEND, LIST_INSERT, LIST_EXTEND})
+#: Lines that take one chosen item out of a container (a consumer's take).
+#: A take that raised has ``error`` set and no ``item``.
+CONTAINER_TAKES: Final = frozenset({LIST_POP, LIST_REMOVE, LIST_DEL})
+#: Lines that drop items in bulk: the item leaves, but nobody consumed it.
+#: Bulk drops are written newest item first.
+CONTAINER_DISCARDS: Final = frozenset({LIST_CLEAR})
+
+#: Blocking operations: begin event -> end event.
+BLOCKING: Final = {
+    EVENT_WAIT_BEGIN: EVENT_WAIT_END,
+    COND_WAIT_BEGIN: COND_WAIT_END,
+}
+
+# --- fields -------------------------------------------------------------------
+
+#: Fields on every line.
+COMMON_FIELDS: Final = ("event", "ts", "seq", "thread", "thread_id")
+#: Fields on every operation line (an operation on a named object).
+OPERATION_FIELDS: Final = ("obj", "site")
+
+#: Every field that may appear on a line other than trace.start/trace.end,
+#: with its JSON type (``None`` in a field means "not known" or "not given").
+FIELD_TYPES: Final[dict[str, type]] = {
+    "event": str,
+    "ts": int,  # nanoseconds of one monotonic clock shared by all threads
+    "seq": int,
+    "thread": str,  # threading's name for the thread, as the program sees it
+    "thread_id": int,  # threading.get_ident()
+    "obj": str,  # the primitive's or container's name
+    "site": str,  # "file.py:LINE" of the program's code that made the call
+    # signals
+    "waiters": int,  # threads blocked in wait() on the object at that instant
+    "woken": int,  # cond.notify: how many waiters it released
+    "all": bool,  # cond.notify: notify_all()
+    "flag": bool,  # an Event's flag when the operation began
+    "timeout": float,  # seconds; None for no timeout
+    "begin_seq": int,  # on an ``.end`` line: the seq of its ``.begin`` line
+    "result": bool,  # what the call returned
+    "timed_out": bool,
+    "woken_by": int,  # seq of the set()/notify() that released the waiter
+    # containers
+    "item": int,  # per-container item number, 1, 2, 3... in order of adding
+    "index": int,  # position the item was put at or taken from
+    "depth": int,  # items in the container after the operation
+    "value": str,  # repr() of the value, cut short
+    # failures and threads
+    "error": str,  # exception type name when the operation raised
+    "exc_type": str,
+    "exc_msg": str,
+    "parent": str,  # thread.start: the thread that called start()
+    "daemon": bool,
+}
+
+#: Fields each event carries beyond the common (and, for operations, the
+#: operation) fields.  Listed fields may hold None where documented.
+EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    THREAD_START: ("parent", "daemon", "site"),
+    THREAD_END: (),
+    THREAD_EXCEPTION: ("exc_type", "exc_msg", "site"),
+    EVENT_SET: ("waiters", "flag"),
+    EVENT_CLEAR: ("flag",),
+    EVENT_IS_SET: ("result",),
+    EVENT_WAIT_BEGIN: ("flag", "timeout"),
+    EVENT_WAIT_END: ("begin_seq", "result", "timed_out", "woken_by", "error"),
+    COND_NOTIFY: ("waiters", "woken", "all"),
+    COND_WAIT_BEGIN: ("timeout",),
+    COND_WAIT_END: ("begin_seq", "result", "timed_out", "woken_by", "error"),
+    **{
+        name: ("item", "index", "depth", "value", "error")
+        for name in CONTAINER_ADDS | CONTAINER_TAKES | CONTAINER_DISCARDS
+    },
+}
+
+#: Events that are operations on an object (they carry ``obj`` and ``site``).
+OPERATIONS: Final = frozenset(EVENT_FIELDS) - {THREAD_START, THREAD_END, THREAD_EXCEPTION}
+
+# --- trace.start / trace.end ----------------------------------------------------
+
+#: trace.start: the schema, run id, process and the wall-clock time (ISO 8601,
+#: UTC) that corresponds to this line's ``ts``.
+START_FIELDS: Final = ("schema", "run_id", "pid", "host", "python", "argv", "wall_time")
+#: trace.end: why the run ended, how many lines were written before this one
+#: and how many events could not be written, and the threads still blocked.
+END_FIELDS: Final = (
+    "reason", "detail", "exit_code", "events_written", "events_dropped", "blocked"
+)
+#: Each entry of trace.end's ``blocked`` list.
+BLOCKED_FIELDS: Final = ("thread", "thread_id", "event", "obj", "site", "begin_seq", "ts")
+
+#: Why a run ended (trace.end ``reason``).
+END_REASONS: Final = (
+    "completed",  # the recorded block or program finished normally
+    "exception",  # it ended by an uncaught exception (``detail`` names it)
+    "exit",  # sys.exit() (``exit_code`` holds the status)
+    "interrupt",  # SIGINT / KeyboardInterrupt
+    "sigterm",
+    "timeout",  # tracer run --timeout expired
+    "stopped",  # the recorder was stopped while threads still ran (tracer demo)
+)
+
+#: Longest ``value`` repr written; longer ones are cut and end in "...".
+VALUE_REPR_LIMIT: Final = 80
