@@ -1,0 +1,131 @@
+"""``tracer.Event``: ``threading.Event`` that records set, clear and wait.
+
+What makes lost wake-ups visible is recorded at the instant it is true, under
+the Event's own lock: how many threads a ``set()`` released (``waiters``),
+the flag a ``wait()`` found, and which ``set()`` released each waiter.
+"""
+
+from __future__ import annotations
+
+import _thread
+import threading
+
+from synctrace import schema
+from tracer import _names, _recorder, _site
+
+# Captured before anything can patch threading, so that our own internals are
+# never traced primitives.
+_RawCondition = threading.Condition
+
+
+class Event(threading.Event):
+    """A drop-in for ``threading.Event`` whose operations are traced.
+
+    With no recording running it behaves, and costs, as the plain Event.
+    """
+
+    # Invariants (under ``_cond``):
+    # * ``_waiting`` maps the begin seq of every recorded wait() still inside
+    #   the Event to the seq of the set() that released it, or None while it
+    #   is blocked; ``waiters`` of a set() is the count of None values.
+    # * ``_seen`` is True once someone has observed the current set()
+    #   (a released waiter, a wait() that found the flag up, an is_set()).
+
+    def __init__(self, *, name: str | None = None) -> None:
+        # Not super().__init__(): that builds its Condition from threading's
+        # module globals, which ``tracer run`` may have replaced.
+        self._cond = _RawCondition(_thread.allocate_lock())
+        self._flag = False
+        self.name = _names.claim("Event", name)
+        self._waiting: dict[int, int | None] = {}
+        self._seen = True
+
+    def __repr__(self) -> str:
+        state = "set" if self._flag else "unset"
+        blocked = sum(1 for v in self._waiting.values() if v is None)
+        return f"<tracer.Event {self.name!r} {state}, {blocked} recorded waiters>"
+
+    def is_set(self) -> bool:
+        flag = self._flag
+        rec = _recorder.current
+        if rec is None or not flag or self._seen:
+            return flag
+        with self._cond:
+            if self._flag and not self._seen:
+                self._seen = True
+                rec.emit(schema.EVENT_IS_SET, self.name, _site.caller_site(), {"result": True})
+            return self._flag
+
+    def set(self) -> None:
+        rec = _recorder.current
+        with self._cond:
+            if rec is not None:
+                waiting = self._waiting
+                released = [begin for begin, by in waiting.items() if by is None]
+                seq = rec.emit(
+                    schema.EVENT_SET,
+                    self.name,
+                    _site.caller_site(),
+                    {"waiters": len(released), "flag": self._flag},
+                )
+                for begin in released:
+                    waiting[begin] = seq
+                self._seen = bool(released)
+            self._flag = True
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        rec = _recorder.current
+        with self._cond:
+            if rec is not None:
+                rec.emit(schema.EVENT_CLEAR, self.name, _site.caller_site(), {"flag": self._flag})
+            self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        rec = _recorder.current
+        if rec is None:
+            with self._cond:
+                signaled = self._flag
+                if not signaled:
+                    signaled = self._cond.wait(timeout)
+                return signaled
+        site = _site.caller_site()
+        with self._cond:
+            flag = self._flag
+            begin = rec.emit(
+                schema.EVENT_WAIT_BEGIN,
+                self.name,
+                site,
+                {"flag": flag, "timeout": None if timeout is None else float(timeout)},
+                blocking=True,
+            )
+            signaled = flag
+            error: str | None = None
+            if flag:
+                self._seen = True
+            else:
+                self._waiting[begin] = None
+            try:
+                if not signaled:
+                    signaled = self._cond.wait(timeout)
+            except BaseException as exc:  # KeyboardInterrupt inside a wait
+                error = type(exc).__name__
+                raise
+            finally:
+                woken_by = self._waiting.pop(begin, None)
+                rec.end_blocking(
+                    schema.EVENT_WAIT_END,
+                    self.name,
+                    site,
+                    begin,
+                    {
+                        "result": signaled,
+                        "timed_out": not signaled and error is None,
+                        "woken_by": woken_by if signaled and not flag else None,
+                        "error": error,
+                    },
+                )
+            return signaled
+
+
+_site.internal(__file__)

@@ -1,0 +1,322 @@
+"""``tracer.List``: a ``list`` whose adds and takes are traced, item by item.
+
+Each item gets a number when it enters (1, 2, 3, ... per list), kept in a
+shadow list parallel to the real one, so that the trace can say which item a
+pop() took and how long it had waited, even when values repeat.
+"""
+
+from __future__ import annotations
+
+import _thread
+import operator
+import reprlib
+from collections.abc import Iterable
+from typing import Any, SupportsIndex, TypeVar, overload
+
+from synctrace import schema
+from tracer import _names, _recorder, _site
+from tracer._recorder import Recorder
+
+_T = TypeVar("_T")
+_SIMPLE = (int, float, str, bytes, bool, type(None))
+_LIMIT = schema.VALUE_REPR_LIMIT
+_repr = reprlib.Repr()
+_repr.maxstring = _repr.maxother = _LIMIT
+
+
+def short_repr(value: object) -> str:
+    """repr() cut to the trace's limit; never raises, never runs for long."""
+    try:
+        text = repr(value) if type(value) in _SIMPLE else _repr.repr(value)
+    except Exception:
+        return f"<{type(value).__name__} with a failing repr>"
+    return text if len(text) <= _LIMIT else text[: _LIMIT - 3] + "..."
+
+
+class List(list[_T]):
+    """A drop-in for ``list`` whose adds and takes are traced.
+
+    With no recording running every method is the plain list's.
+    """
+
+    # Invariant (under ``_lock``, while recording): ``_ids[i]`` is the number
+    # of the item at ``self[i]``, for the recording ``_generation``.  Item
+    # numbers only grow, so a larger number is a newer item.
+
+    def __init__(self, iterable: Iterable[_T] = (), *, name: str | None = None) -> None:
+        super().__init__(iterable)
+        self.name = _names.claim("List", name)
+        # Reentrant: a value's __repr__ may itself touch this list.
+        self._lock = _thread.RLock()
+        self._ids: list[int] = []
+        self._last_id = 0
+        self._generation = 0
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (list(self), self.name))
+
+    def _shadow(self, rec: Recorder) -> list[int]:
+        """The item numbers, numbering any items from before this recording."""
+        if self._generation != rec.generation:
+            self._generation = rec.generation
+            self._ids = [self._new_id() for _ in range(len(self))]
+        return self._ids
+
+    def _new_id(self) -> int:
+        self._last_id += 1
+        return self._last_id
+
+    def _add(
+        self, rec: Recorder, event: str, site: Any, ids: list[int], index: int, text: str
+    ) -> None:
+        item = self._new_id()
+        ids.insert(index, item)
+        rec.emit(
+            event,
+            self.name,
+            site,
+            {"item": item, "index": index, "depth": len(ids), "value": text, "error": None},
+        )
+
+    def _gone(
+        self, rec: Recorder, event: str, site: Any, ids: list[int], index: int, value: Any
+    ) -> None:
+        item = ids.pop(index)
+        rec.emit(
+            event,
+            self.name,
+            site,
+            {
+                "item": item,
+                "index": index,
+                "depth": len(ids),
+                "value": short_repr(value),
+                "error": None,
+            },
+        )
+
+    def _failed(self, rec: Recorder, event: str, site: Any, index: Any, exc: BaseException) -> None:
+        rec.emit(
+            event,
+            self.name,
+            site,
+            {
+                "item": None,
+                "index": index if isinstance(index, int) else None,
+                "depth": len(self),
+                "value": None,
+                "error": type(exc).__name__,
+            },
+        )
+
+    def _discard(
+        self, rec: Recorder, site: Any, ids: list[int], removed: list[tuple[int, int, Any]]
+    ) -> None:
+        """Record items dropped in bulk (already gone from ``ids``), newest first."""
+        depth = len(ids) + len(removed)
+        for index, item, value in sorted(removed, key=lambda r: -r[1]):
+            depth -= 1
+            rec.emit(
+                schema.LIST_CLEAR,
+                self.name,
+                site,
+                {
+                    "item": item,
+                    "index": index,
+                    "depth": depth,
+                    "value": short_repr(value),
+                    "error": None,
+                },
+            )
+
+    # --- adds -----------------------------------------------------------------
+
+    def append(self, value: _T) -> None:
+        rec = _recorder.current
+        if rec is None:
+            return super().append(value)
+        site, text = _site.caller_site(), short_repr(value)
+        with self._lock:
+            ids = self._shadow(rec)
+            super().append(value)
+            self._add(rec, schema.LIST_APPEND, site, ids, len(ids), text)
+
+    def insert(self, index: SupportsIndex, value: _T) -> None:
+        rec = _recorder.current
+        if rec is None:
+            return super().insert(index, value)
+        site, text = _site.caller_site(), short_repr(value)
+        with self._lock:
+            ids = self._shadow(rec)
+            n = len(self)
+            i = operator.index(index)
+            # Where list.insert really puts it: negative counts from the end,
+            # and both ends clamp.
+            at = min(max(i + n if i < 0 else i, 0), n)
+            super().insert(index, value)
+            self._add(rec, schema.LIST_INSERT, site, ids, at, text)
+
+    def extend(self, values: Iterable[_T]) -> None:
+        rec = _recorder.current
+        if rec is None:
+            return super().extend(values)
+        site = _site.caller_site()
+        values = list(values)  # also makes extend(self) safe
+        texts = [short_repr(v) for v in values]
+        with self._lock:
+            ids = self._shadow(rec)
+            for value, text in zip(values, texts, strict=True):
+                super().append(value)
+                self._add(rec, schema.LIST_EXTEND, site, ids, len(ids), text)
+
+    def __iadd__(self, values: Iterable[_T]) -> List[_T]:  # type: ignore[override,misc]
+        self.extend(values)
+        return self
+
+    def __imul__(self, times: SupportsIndex) -> List[_T]:
+        rec = _recorder.current
+        n = operator.index(times)
+        if rec is None:
+            return super().__imul__(n)
+        if n <= 0:
+            self.clear()
+        else:
+            self.extend(list(self) * (n - 1))
+        return self
+
+    # --- takes ----------------------------------------------------------------
+
+    def pop(self, index: SupportsIndex = -1) -> _T:
+        rec = _recorder.current
+        if rec is None:
+            return super().pop(index)
+        site = _site.caller_site()
+        with self._lock:
+            ids = self._shadow(rec)
+            n = len(self)
+            try:
+                value = super().pop(index)
+            except (IndexError, TypeError) as exc:
+                self._failed(rec, schema.LIST_POP, site, index, exc)
+                raise
+            i = operator.index(index)
+            self._gone(rec, schema.LIST_POP, site, ids, i + n if i < 0 else i, value)
+            return value
+
+    def remove(self, value: _T) -> None:
+        rec = _recorder.current
+        if rec is None:
+            return super().remove(value)
+        site = _site.caller_site()
+        with self._lock:
+            ids = self._shadow(rec)
+            try:
+                i = super().index(value)
+            except ValueError as exc:
+                self._failed(rec, schema.LIST_REMOVE, site, None, exc)
+                raise
+            taken = self[i]
+            super().__delitem__(i)
+            self._gone(rec, schema.LIST_REMOVE, site, ids, i, taken)
+
+    @overload
+    def __delitem__(self, key: SupportsIndex) -> None: ...
+    @overload
+    def __delitem__(self, key: slice) -> None: ...
+
+    def __delitem__(self, key: SupportsIndex | slice) -> None:
+        rec = _recorder.current
+        if rec is None:
+            return super().__delitem__(key)
+        site = _site.caller_site()
+        with self._lock:
+            ids = self._shadow(rec)
+            n = len(self)
+            if isinstance(key, slice):
+                positions = range(n)[key]
+                removed = [(p, ids[p], self[p]) for p in positions]
+                super().__delitem__(key)
+                del ids[key]
+                self._discard(rec, site, ids, removed)
+                return
+            try:
+                value = self[key]
+                super().__delitem__(key)
+            except (IndexError, TypeError) as exc:
+                self._failed(rec, schema.LIST_DEL, site, key, exc)
+                raise
+            i = operator.index(key)
+            self._gone(rec, schema.LIST_DEL, site, ids, i + n if i < 0 else i, value)
+
+    def clear(self) -> None:
+        rec = _recorder.current
+        if rec is None:
+            return super().clear()
+        site = _site.caller_site()
+        with self._lock:
+            ids = self._shadow(rec)
+            removed = [(p, ids[p], v) for p, v in enumerate(self)]
+            super().clear()
+            ids.clear()
+            self._discard(rec, site, ids, removed)
+
+    # --- in place ---------------------------------------------------------------
+
+    @overload
+    def __setitem__(self, key: SupportsIndex, value: _T) -> None: ...
+    @overload
+    def __setitem__(self, key: slice, value: Iterable[_T]) -> None: ...
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        rec = _recorder.current
+        if rec is None or not isinstance(key, slice):
+            # items[i] = v changes the item's value in place: not an add or take.
+            return super().__setitem__(key, value)
+        site = _site.caller_site()
+        values = list(value)
+        texts = [short_repr(v) for v in values]
+        with self._lock:
+            ids = self._shadow(rec)
+            n = len(self)
+            positions = range(n)[key]
+            removed = [(p, ids[p], self[p]) for p in positions]
+            super().__setitem__(key, values)  # raises before any change if sizes mismatch
+            if key.step in (None, 1):
+                start = min(max(positions.start, 0), n)
+                del ids[start : start + len(positions)]
+                self._discard(rec, site, ids, removed)
+                for k, text in enumerate(texts):
+                    self._add(rec, schema.LIST_INSERT, site, ids, start + k, text)
+            else:  # an extended slice replaces exactly the positions it names
+                for p in sorted(positions, reverse=True):
+                    del ids[p]
+                self._discard(rec, site, ids, removed)
+                for p, text in sorted(zip(positions, texts, strict=True)):
+                    self._add(rec, schema.LIST_INSERT, site, ids, p, text)
+
+    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
+        rec = _recorder.current
+        if rec is None:
+            return super().sort(key=key, reverse=reverse)
+        with self._lock:
+            ids = self._shadow(rec)
+            by = (lambda pair: pair[0]) if key is None else (lambda pair: key(pair[0]))
+            pairs = sorted(zip(self, ids, strict=True), key=by, reverse=reverse)
+            super().__setitem__(slice(None), [v for v, _ in pairs])
+            ids[:] = [i for _, i in pairs]
+
+    def reverse(self) -> None:
+        rec = _recorder.current
+        if rec is None:
+            return super().reverse()
+        with self._lock:
+            self._shadow(rec).reverse()
+            super().reverse()
+
+
+def _rebuild(values: list[Any], name: str) -> List[Any]:
+    # A copy is a new container: it gets its own name (``name#2``).
+    return List(values, name=name)
+
+
+_site.internal(__file__)

@@ -1,0 +1,54 @@
+"""Call sites: where in the program's own code an operation was made.
+
+A traced operation is reached through frames of ours (the drop-ins, the
+recorder) and of the standard library's synchronisation modules (a
+``Condition.wait_for`` calls ``wait``).  None of those is what the user wants
+to see; the first frame outside them is the call site.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from types import FrameType
+
+#: A call site as captured on the hot path: (code filename, line number).
+#: Rendering it as "file.py:LINE" is left to the writer.
+RawSite = tuple[str, int]
+
+# Files whose frames are never a call site.  Modules of ours register
+# themselves at import (``internal(__file__)``).
+_internal: set[str] = {threading.__file__, queue.__file__}
+
+
+def internal(filename: str) -> None:
+    """Mark a module's frames as ours, never a call site."""
+    _internal.add(filename)
+
+
+def caller_site(depth: int = 2) -> RawSite | None:
+    """The first frame at or above ``depth`` that is the program's own code."""
+    try:
+        frame: FrameType | None = sys._getframe(depth)
+    except ValueError:  # the stack is shallower than asked
+        return None
+    while frame is not None and frame.f_code.co_filename in _internal:
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return (frame.f_code.co_filename, frame.f_lineno)
+
+
+def site_of_traceback(tb: object) -> RawSite | None:
+    """Where an exception was raised: its innermost frame of program code."""
+    site: RawSite | None = None
+    while tb is not None:
+        code = tb.tb_frame.f_code  # type: ignore[attr-defined]
+        if code.co_filename not in _internal:
+            site = (code.co_filename, tb.tb_lineno)  # type: ignore[attr-defined]
+        tb = tb.tb_next  # type: ignore[attr-defined]
+    return site
+
+
+internal(__file__)
