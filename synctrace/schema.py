@@ -139,9 +139,7 @@ OPERATIONS: Final = frozenset(EVENT_FIELDS) - {THREAD_START, THREAD_END, THREAD_
 START_FIELDS: Final = ("schema", "run_id", "pid", "host", "python", "argv", "wall_time")
 #: trace.end: why the run ended, how many lines were written before this one
 #: and how many events could not be written, and the threads still blocked.
-END_FIELDS: Final = (
-    "reason", "detail", "exit_code", "events_written", "events_dropped", "blocked"
-)
+END_FIELDS: Final = ("reason", "detail", "exit_code", "events_written", "events_dropped", "blocked")
 #: Each entry of trace.end's ``blocked`` list.
 BLOCKED_FIELDS: Final = ("thread", "thread_id", "event", "obj", "site", "begin_seq", "ts")
 

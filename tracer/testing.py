@@ -1,12 +1,12 @@
 """Helpers for tests, ours and our users': record a block, then assert on it.
 
-    from tracer.testing import capture
+from tracer.testing import capture
 
-    def test_producer_signals_a_waiter():
-        with capture() as trace:
-            run_my_pipeline()
-        sets = trace.events("event.set", obj="ready")
-        assert all(e["waiters"] > 0 for e in sets)
+def test_producer_signals_a_waiter():
+    with capture() as trace:
+        run_my_pipeline()
+    sets = trace.events("event.set", obj="ready")
+    assert all(e["waiters"] > 0 for e in sets)
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def capture(path: str | os.PathLike[str] | None = None) -> Iterator[CapturedTrac
     if path is None:
         fd, tmp = tempfile.mkstemp(prefix="synctrace-", suffix=".jsonl")
         os.close(fd)
-    trace = CapturedTrace(Path(tmp if path is None else path))
+        path = tmp
+    trace = CapturedTrace(Path(path))
     try:
         with record(trace.path):
             yield trace

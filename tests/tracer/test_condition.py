@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from tests.tracer.handshake import blocked_waiters, wait_until
 
 import tracer
+from tests.tracer.handshake import blocked_waiters, wait_until
 from tracer.testing import capture
 
 

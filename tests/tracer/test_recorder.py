@@ -72,17 +72,22 @@ def test_block_ending_by_exception_says_why(
 
 def test_one_recording_at_a_time(tmp_path: Path) -> None:
     """Starting a second recording inside the first is refused with a clear error."""
-    with tracer.record(tmp_path / "a.jsonl"), pytest.raises(tracer.RecordingError, match="a.jsonl"):
-        with tracer.record(tmp_path / "b.jsonl"):
-            pass
+    with (
+        tracer.record(tmp_path / "a.jsonl"),
+        pytest.raises(tracer.RecordingError, match=r"a\.jsonl"),
+        tracer.record(tmp_path / "b.jsonl"),
+    ):
+        pass
 
 
 def test_unwritable_path_fails_before_anything_runs(tmp_path: Path) -> None:
     """A trace that cannot be created raises TraceFileError naming the path."""
     ran = False
-    with pytest.raises(tracer.TraceFileError, match="no-such-dir"):
-        with tracer.record(tmp_path / "no-such-dir" / "t.jsonl"):
-            ran = True
+    with (
+        pytest.raises(tracer.TraceFileError, match="no-such-dir"),
+        tracer.record(tmp_path / "no-such-dir" / "t.jsonl"),
+    ):
+        ran = True
     assert not ran
 
 
