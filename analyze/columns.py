@@ -1,0 +1,57 @@
+"""Column names and dtypes of the frames analyze builds, in one place.
+
+Trace fields keep the names the format gives them (``schema.FIELD_TYPES``);
+this module adds the columns the analyzer itself introduces and maps the
+format's JSON types onto polars dtypes, so no other module spells a dtype
+or invents a column name of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from synctrace import schema
+
+#: The JSON types the format uses, as polars dtypes.  ``float`` fields accept
+#: JSON integers too (``"timeout": 1``), which polars casts for us.
+_DTYPES: Final[dict[type, pl.DataType]] = {
+    str: pl.String(),
+    int: pl.Int64(),
+    float: pl.Float64(),
+    bool: pl.Boolean(),
+}
+
+#: Every field a trace line may carry, typed.  Reading with this explicit
+#: schema (rather than inferring) keeps a column's dtype the same whether or
+#: not a given trace happens to contain that event.
+FIELD_SCHEMA: Final = pl.Schema({name: _DTYPES[kind] for name, kind in schema.FIELD_TYPES.items()})
+
+# --- columns the analyzer adds ------------------------------------------------
+
+#: Index of the file a line came from: each file is one run, and every
+#: order-dependent computation is partitioned by it.
+RUN: Final = "run"
+
+#: The shared shape of every detector's output.
+FINDING_SCHEMA: Final = pl.Schema(
+    {
+        RUN: pl.Int64(),
+        "kind": pl.String(),
+        "severity": pl.String(),
+        "ts": pl.Int64(),  # ns, the trace's monotonic clock
+        "seq": pl.Int64(),
+        "thread": pl.String(),
+        "obj": pl.String(),
+        "site": pl.String(),
+        "message": pl.String(),
+    }
+)
+
+#: Severities, worst first.  The position is the rank used for sorting and
+#: for ``--fail-on``.
+SEVERITIES: Final = ("error", "warning", "info")
+
+NS_PER_S: Final = 1_000_000_000
+NS_PER_MS: Final = 1_000_000

@@ -1,0 +1,140 @@
+"""Cleared waits: an ``Event.wait()`` that found the flag clear and had to block."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from analyze.columns import RUN
+from analyze.findings._signals import unheard_sets
+from analyze.frames import lines_of, run_bounds, seconds
+from synctrace import schema
+
+KIND: Final = "cleared-wait"
+
+
+def detect(events: pl.LazyFrame) -> pl.LazyFrame:
+    """A wait() that blocked on a clear flag, how it ended and how many lost signals it missed."""
+    begins = (
+        lines_of(events, {schema.EVENT_WAIT_BEGIN})
+        .filter(~pl.col("flag").fill_null(False))
+        .select(RUN, "obj", "seq", "ts", "thread", "site")
+        .sort(RUN, "seq")
+    )
+    ends = lines_of(events, {schema.EVENT_WAIT_END}).select(
+        RUN,
+        pl.col("begin_seq").alias("seq"),
+        pl.col("ts").alias("end_ts"),
+        pl.col("result"),
+        pl.col("timed_out"),
+        pl.col("woken_by"),
+        pl.col("error"),
+    )
+    wakers = events.select(
+        RUN,
+        pl.col("seq").alias("woken_by"),
+        pl.col("ts").alias("waker_ts"),
+        pl.col("thread").alias("waker_thread"),
+        pl.col("site").alias("waker_site"),
+    )
+    waits = (
+        _with_missed(events, begins)
+        .join(ends, on=[RUN, "seq"], how="left")
+        .join(wakers, on=[RUN, "woken_by"], how="left")
+        .join(run_bounds(events), on=RUN, how="left")
+        .sort(RUN, "seq")
+    )
+    return waits.select(
+        pl.col(RUN),
+        pl.lit(KIND).alias("kind"),
+        _severity().alias("severity"),
+        "ts",
+        "seq",
+        "thread",
+        "obj",
+        "site",
+        _message().alias("message"),
+    )
+
+
+def _with_missed(events: pl.LazyFrame, begins: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``missed``: lost signals on the object since this thread last woke from it.
+
+    Counting is done with running totals: ``lost_before(x)`` is how many lost
+    sets on the object precede seq ``x``, found by a backward as-of join, and
+    the count in an interval is the difference of two such totals.
+    """
+    lost = (
+        unheard_sets(events)
+        .filter(pl.col("lost"))
+        .select(RUN, "obj", pl.col("seq").alias("lost_seq"))
+        .sort(RUN, "lost_seq")
+        .with_columns(pl.int_range(1, pl.len() + 1).over(RUN, "obj").alias("lost_before"))
+    )
+    previous_wakes = (
+        lines_of(events, {schema.EVENT_WAIT_END})
+        .select(RUN, "obj", "thread", pl.col("seq").alias("woke_seq"))
+        .sort(RUN, "woke_seq")
+    )
+
+    def lost_before(frame: pl.LazyFrame, on: str, name: str) -> pl.LazyFrame:
+        return frame.join_asof(
+            lost, left_on=on, right_on="lost_seq", by=[RUN, "obj"], strategy="backward",
+            allow_exact_matches=False, check_sortedness=False,
+        ).with_columns(pl.col("lost_before").fill_null(0).alias(name)).drop(
+            "lost_seq", "lost_before"
+        )
+
+    with_wake = begins.join_asof(
+        previous_wakes, left_on="seq", right_on="woke_seq", by=[RUN, "obj", "thread"],
+        strategy="backward", allow_exact_matches=False, check_sortedness=False,
+    ).with_columns(pl.col("woke_seq").fill_null(-1))
+    counted = lost_before(with_wake, "seq", "lost_at_begin").sort(RUN, "woke_seq")
+    counted = lost_before(counted, "woke_seq", "lost_at_wake")
+    return counted.with_columns(
+        (pl.col("lost_at_begin") - pl.col("lost_at_wake")).alias("missed"),
+        (pl.col("woke_seq") >= 0).alias("woke_before"),
+    ).drop("woke_seq", "lost_at_begin", "lost_at_wake")
+
+
+def _severity() -> pl.Expr:
+    woken = pl.col("end_ts").is_not_null() & pl.col("error").is_null() & pl.col("result")
+    return pl.when(woken & (pl.col("missed") == 0)).then(pl.lit("info")).otherwise(
+        pl.lit("warning")
+    )
+
+
+def _message() -> pl.Expr:
+    waited = seconds(pl.col("end_ts") - pl.col("ts"))
+    ending = (
+        pl.when(pl.col("end_ts").is_null())
+        .then(pl.lit("never: still blocked when the trace ended"))
+        .when(pl.col("error").is_not_null())
+        .then(pl.format("interrupted by {} after {} s", pl.col("error"), waited))
+        .when(pl.col("timed_out").fill_null(False) | ~pl.col("result").fill_null(True))
+        .then(pl.format("timed out after {} s", waited))
+        .when(pl.col("waker_thread").is_not_null())
+        .then(
+            pl.format(
+                "woken by {}'s set() at {} s ({})",
+                pl.col("waker_thread"),
+                seconds(pl.col("waker_ts") - pl.col("start_ts")),
+                pl.col("waker_site").fill_null("?"),
+            )
+        )
+        .otherwise(pl.format("returned true after {} s", waited))
+    )
+    since = (
+        pl.when(pl.col("woke_before"))
+        .then(pl.lit("since this thread last woke from it"))
+        .otherwise(pl.lit("before this wait"))
+    )
+    missed = (
+        pl.when(pl.col("missed") == 1)
+        .then(pl.format("; missed 1 signal, lost {}", since))
+        .when(pl.col("missed") > 1)
+        .then(pl.format("; missed {} signals, lost {}", pl.col("missed"), since))
+        .otherwise(pl.lit(""))
+    )
+    return pl.format("wait() found the flag clear; ended: {}{}", ending, missed)

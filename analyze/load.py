@@ -1,0 +1,286 @@
+"""Reading trace files into one lazy frame, and saying clearly why one is unusable.
+
+The happy path never loops over lines in Python: each file is handed to
+polars' NDJSON reader with an explicit schema, and only the first and last
+lines (the run's metadata) are parsed with :mod:`json`.  Problems polars
+reports, or that the validation query finds, are turned into a message by
+:func:`diagnose`, which is the one place that walks a file line by line, and
+only runs once something is already known to be wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import polars as pl
+
+from analyze.columns import FIELD_SCHEMA, RUN
+from synctrace import schema
+
+#: Appended to messages about files that are not traces at all.
+_NOT_A_TRACE_HINT = "is this a synctrace trace? record one with `tracer run` or `tracer demo`"
+
+#: How much of a file's end is read to find its last line.  Lines are short
+#: (values are cut to ``VALUE_REPR_LIMIT``), so one read nearly always does.
+_TAIL_CHUNK = 64 * 1024
+
+
+class TraceError(Exception):
+    """A trace file analyze cannot use; the message names the file, the line and the fix."""
+
+
+@dataclass(frozen=True)
+class TraceFile:
+    """One file, that is one run: where it is and what its first and last lines say."""
+
+    path: str
+    start: dict[str, Any]
+    #: The trace.end line, or None when the run was killed or is still going.
+    end: dict[str, Any] | None
+    #: Line number of a cut-short last line that was left out, if there was one.
+    torn_line: int | None = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """Why findings from this file may be incomplete, one sentence each."""
+        notes = []
+        if self.torn_line is not None:
+            notes.append(
+                f"{self.path}:{self.torn_line}: the last line is cut short (the run was killed"
+                " while writing it); it was skipped"
+            )
+        if self.end is None:
+            notes.append(
+                f"trace {self.path} has no trace.end: the run was killed or is still running,"
+                " so findings may be incomplete"
+            )
+        else:
+            dropped = self.end.get("events_dropped") or 0
+            if dropped:
+                notes.append(
+                    f"trace {self.path} lost {dropped} events while recording (trace.end"
+                    " events_dropped; was the disk full?), so findings may be incomplete"
+                )
+        return notes
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The runs to analyze: their metadata, and every line of every run as one lazy frame."""
+
+    files: tuple[TraceFile, ...]
+    #: Every line of every run (trace.start and trace.end included), in file
+    #: order, with the fields of ``schema.FIELD_TYPES`` and a ``run`` column
+    #: holding the file's index in ``files``.  Nothing has been read yet.
+    events: pl.LazyFrame = field(repr=False)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [note for f in self.files for note in f.warnings]
+
+    @property
+    def complete(self) -> bool:
+        return all(f.end is not None for f in self.files)
+
+    def runs(self) -> pl.DataFrame:
+        """One row per run: its index, file and the ``ts`` of its trace.start."""
+        return pl.DataFrame(
+            {
+                RUN: list(range(len(self.files))),
+                "file": [f.path for f in self.files],
+                "start_ts": [f.start["ts"] for f in self.files],
+            },
+            schema={RUN: pl.Int64, "file": pl.String, "start_ts": pl.Int64},
+        )
+
+
+def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
+    """Open trace files (one run each) for analysis, checking their first and last lines.
+
+    Raises :class:`TraceError` for a file that is missing, empty, not a trace or
+    of another major version.  Problems further inside a file are found when
+    the report is built, which reads each file once.
+    """
+    files = tuple(_open_run(str(p)) for p in paths)
+    if not files:
+        raise TraceError("no trace files given: name one or more .jsonl files")
+    frames = [
+        _scan(f).with_columns(pl.lit(run, pl.Int64).alias(RUN)).select(RUN, *FIELD_SCHEMA)
+        for run, f in enumerate(files)
+    ]
+    return Trace(files=files, events=pl.concat(frames, how="vertical"))
+
+
+def problems(trace: Trace) -> pl.LazyFrame:
+    """Runs with a line that breaks the format's rules (fields missing, seq not increasing).
+
+    Part of the report's single collect; when it is not empty, the report
+    calls :func:`diagnose` to find and name the line.
+    """
+    missing = pl.any_horizontal(pl.col(name).is_null() for name in schema.COMMON_FIELDS)
+    no_obj = pl.col("event").is_in(list(schema.OPERATIONS)) & pl.col("obj").is_null()
+    not_increasing = pl.col("seq").diff().over(RUN) <= 0
+    return trace.events.filter(missing | no_obj | not_increasing).select(RUN).unique()
+
+
+def diagnose(trace: Trace, cause: str = "") -> NoReturn:
+    """Find the first bad line of the trace in Python and raise a TraceError naming it."""
+    for f in trace.files:
+        _check_lines(f)
+    detail = f" ({cause})" if cause else ""
+    raise TraceError(
+        f"{', '.join(f.path for f in trace.files)}: could not read the trace{detail};"
+        " check that the files are unedited synctrace traces"
+    )
+
+
+# --- first and last lines ------------------------------------------------------
+
+
+def _open_run(path: str) -> TraceFile:
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline()
+            size = fh.seek(0, os.SEEK_END)
+            tail = _last_line(fh, size)
+    except FileNotFoundError:
+        raise TraceError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise TraceError(f"{path}: is a directory, not a trace file") from None
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
+    if not first.strip():
+        raise TraceError(f"{path}: empty file ({_NOT_A_TRACE_HINT})")
+
+    start = _parse_object(first)
+    if start is None:
+        raise TraceError(f"{path}:1: not a JSON object ({_NOT_A_TRACE_HINT})")
+    if start.get("event") != schema.TRACE_START:
+        raise TraceError(
+            f"{path}:1: the first line is {start.get('event')!r}, not {schema.TRACE_START}:"
+            " the file is cut at the front or is not a synctrace trace; record a new one"
+        )
+    _check_start(path, start)
+
+    end: dict[str, Any] | None = None
+    torn_line: int | None = None
+    last, newline_terminated = tail
+    parsed = _parse_object(last)
+    if parsed is None and not newline_terminated:
+        # What a SIGKILL leaves: the writer died inside a line.  Everything
+        # before it is whole, so the run is still worth analysing.
+        torn_line = _count_newlines(path) + 1
+    elif parsed is not None and parsed.get("event") == schema.TRACE_END:
+        end = parsed
+    return TraceFile(path=path, start=start, end=end, torn_line=torn_line)
+
+
+def _check_start(path: str, start: dict[str, Any]) -> None:
+    version = start.get("schema")
+    if not isinstance(version, str):
+        raise TraceError(f"{path}:1: trace.start has no schema field ({_NOT_A_TRACE_HINT})")
+    if version != schema.SCHEMA_MAJOR and not version.startswith(schema.SCHEMA_MAJOR + "."):
+        raise TraceError(
+            f"{path}: was written by {version}; this analyzer reads {schema.SCHEMA_MAJOR}:"
+            " upgrade synctrace"
+        )
+    if not _has_type(start.get("ts"), int):
+        raise TraceError(f"{path}:1: trace.start has no integer ts; the file was edited")
+
+
+def _last_line(fh: Any, size: int) -> tuple[bytes, bool]:
+    """The last non-blank line of an open binary file, and whether a newline ends it."""
+    chunk = _TAIL_CHUNK
+    while True:
+        fh.seek(max(0, size - chunk))
+        data: bytes = fh.read()
+        body = data.rstrip(b"\r\n\t ")
+        cut = body.rfind(b"\n")
+        if cut >= 0 or chunk >= size:
+            return body[cut + 1 :], data.endswith(b"\n")
+        chunk *= 4
+
+
+def _count_newlines(path: str) -> int:
+    with open(path, "rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
+
+
+def _parse_object(line: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _scan(f: TraceFile) -> pl.LazyFrame:
+    if f.torn_line is None:
+        return pl.scan_ndjson(f.path, schema=FIELD_SCHEMA)
+    # polars cannot be told to stop before a given line (n_rows still parses
+    # the whole chunk), so a torn file is handed over without its last line.
+    # Only killed runs pay for holding the file in memory.
+    data = Path(f.path).read_bytes()
+    return pl.scan_ndjson(data[: data.rindex(b"\n") + 1], schema=FIELD_SCHEMA)
+
+
+# --- the slow path: naming the bad line --------------------------------------------
+
+
+def _check_lines(f: TraceFile) -> None:
+    """Raise TraceError for the first line of ``f`` that breaks the format."""
+    previous_seq: int | None = None
+    with open(f.path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number == f.torn_line:
+                break
+            if not raw.strip():
+                continue
+            line = _parse_object(raw)
+            where = f"{f.path}:{number}"
+            if line is None:
+                raise TraceError(f"{where}: not a JSON object ({_NOT_A_TRACE_HINT})")
+            _check_fields(where, line)
+            seq = line["seq"]
+            if previous_seq is not None and seq <= previous_seq:
+                raise TraceError(
+                    f"{where}: seq {seq} does not follow {previous_seq}: lines were reordered"
+                    " or traces concatenated; give each run as its own file"
+                )
+            previous_seq = seq
+
+
+def _check_fields(where: str, line: dict[str, Any]) -> None:
+    for name in schema.COMMON_FIELDS:
+        if line.get(name) is None:
+            raise TraceError(
+                f"{where}: required field {name!r} is missing (every line needs"
+                f" {', '.join(schema.COMMON_FIELDS)}); was the file edited?"
+            )
+    if line["event"] in schema.OPERATIONS and line.get("obj") is None:
+        raise TraceError(f"{where}: {line['event']} has no 'obj' field; was the file edited?")
+    for name, value in line.items():
+        expected = schema.FIELD_TYPES.get(name)
+        if expected is not None and value is not None and not _has_type(value, expected):
+            raise TraceError(
+                f"{where}: field {name!r} should be {_JSON_NAMES[expected]}, not"
+                f" {json.dumps(value)[:40]}; was the file edited?"
+            )
+
+
+_JSON_NAMES: dict[type, str] = {str: "a string", int: "an integer", float: "a number",
+                                bool: "true or false"}
+
+
+def _has_type(value: object, expected: type) -> bool:
+    # bool is an int subclass in Python, but not in JSON.
+    if isinstance(value, bool):
+        return expected is bool
+    if expected is float:
+        return isinstance(value, int | float)
+    return isinstance(value, expected)

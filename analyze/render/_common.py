@@ -1,0 +1,81 @@
+"""Wording and tables shared by the text and Markdown renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyze.columns import SEVERITIES
+from analyze.report import Report
+
+#: The last four columns are residency in ms: how long taken items had waited.
+CONTAINER_HEADER = ("container", "added", "taken", "stranded", "failed", "order",
+                    "min", "p50", "p95", "max")
+CONTAINER_CAPTION = "residency of taken items in ms: min, p50, p95, max"
+THREAD_HEADER = ("thread", "waits", "blocked s")
+
+
+def number(value: Any, places: int = 3) -> str:
+    """A table cell: "-" for a missing value, floats rounded."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{places}f}"
+    return str(value)
+
+
+def severity_summary(report: Report) -> str:
+    """E.g. "1 error, 2 warnings, 0 info"."""
+    column = report.findings["severity"].to_list()
+    parts = []
+    for severity in SEVERITIES:
+        n = column.count(severity)
+        noun = severity if n == 1 or severity == "info" else f"{severity}s"
+        parts.append(f"{n} {noun}")
+    return ", ".join(parts)
+
+
+def kind_summary(report: Report) -> str:
+    """E.g. "lost-signal 1, cleared-wait 2, ..." over every kind, zeros included."""
+    return ", ".join(f"{kind} {n}" for kind, n in report.counts.items())
+
+
+def header_facts(report: Report) -> list[str]:
+    """Short facts about the trace, in the order they are shown."""
+    info = report.trace
+    facts = []
+    if info.started:
+        facts.append(f"started {info.started.replace('T', ' ')[:19]} UTC")
+    facts.append(f"{info.duration_s:.3f} s recorded")
+    facts.append(f"{info.events} events")
+    if info.complete:
+        facts.append("complete")
+    else:
+        facts.append("INCOMPLETE (no trace.end)")
+    reasons = sorted({r for r in info.reasons if r and r != "completed"})
+    if reasons:
+        facts.append("ended by " + ", ".join(reasons))
+    return facts
+
+
+def container_rows(report: Report) -> list[tuple[str, ...]]:
+    return [
+        (
+            row["obj"], number(row["added"]), number(row["taken"]), number(row["stranded"]),
+            number(row["failed_takes"]), number(row["order"]),
+            number(row["residency_min_ms"]), number(row["residency_p50_ms"]),
+            number(row["residency_p95_ms"]), number(row["residency_max_ms"]),
+        )
+        for row in report.containers.iter_rows(named=True)
+    ]
+
+
+def thread_rows(report: Report) -> list[tuple[str, ...]]:
+    return [
+        (row["thread"], number(row["waits"]), number(row["blocked_s"]))
+        for row in report.threads.iter_rows(named=True)
+    ]
+
+
+def file_label(report: Report, file: str) -> str:
+    """Which file a finding is from, only when there is more than one."""
+    return f" [{file}]" if len(report.trace.files) > 1 else ""

@@ -1,0 +1,69 @@
+"""The JSON report: a contract for CI scripts, so keys are only ever added."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from analyze.report import Report
+from synctrace import schema
+
+
+def _rounded(value: float | None, places: int) -> float | None:
+    return None if value is None else round(value, places)
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data."""
+    info = report.trace
+    return {
+        "report": schema.SCHEMA_MAJOR,
+        "trace": {
+            "files": info.files,
+            "events": info.events,
+            "duration_s": round(info.duration_s, 9),
+            "complete": info.complete,
+            "warnings": info.warnings,
+            "started": info.started,
+            "reasons": info.reasons,
+        },
+        "counts": report.counts,
+        "findings": [
+            {
+                "kind": f["kind"],
+                "severity": f["severity"],
+                "ts_s": round(f["ts_s"], 9),
+                "thread": f["thread"],
+                "object": f["obj"],
+                "site": f["site"],
+                "message": f["message"],
+                "file": f["file"],
+                "seq": f["seq"],
+            }
+            for f in report.findings.iter_rows(named=True)
+        ],
+        "containers": {
+            c["obj"]: {
+                "added": c["added"],
+                "taken": c["taken"],
+                "discarded": c["discarded"],
+                "stranded": c["stranded"],
+                "failed_takes": c["failed_takes"],
+                "order": c["order"],
+                "residency_ms": {
+                    q: _rounded(c[f"residency_{q}_ms"], 6) for q in ("min", "p50", "p95", "max")
+                },
+            }
+            for c in report.containers.iter_rows(named=True)
+        },
+        "threads": {
+            t["thread"]: {"waits": t["waits"], "blocked_s": round(t["blocked_s"], 9)}
+            for t in report.threads.iter_rows(named=True)
+        },
+    }
+
+
+def render_json(report: Report) -> str:
+    """The report as indented JSON."""
+    return orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2).decode() + "\n"

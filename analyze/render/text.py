@@ -1,0 +1,87 @@
+"""The report for a person in an 80-column terminal."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Final
+
+from analyze.render._common import (
+    CONTAINER_CAPTION,
+    CONTAINER_HEADER,
+    THREAD_HEADER,
+    container_rows,
+    file_label,
+    header_facts,
+    kind_summary,
+    severity_summary,
+    thread_rows,
+)
+from analyze.report import Report
+
+WIDTH: Final = 80
+#: Findings listed per kind; the rest are counted (JSON lists them all).
+PER_KIND: Final = 20
+_INDENT: Final = "    "
+
+
+def render_text(report: Report) -> str:
+    """The report as plain text lines at most 80 columns wide (long names aside)."""
+    out: list[str] = []
+    out.append(_wrap("synctrace report: " + ", ".join(report.trace.files), indent="  "))
+    out.append(_wrap(" · ".join(header_facts(report)), indent="  "))
+    out.extend(_wrap("warning: " + w, indent=_INDENT) for w in report.trace.warnings)
+    out.append("")
+    total = report.findings.height
+    out.append(_wrap(f"{total} findings: {severity_summary(report)}", indent="  "))
+    out.append(_wrap(kind_summary(report), indent="  "))
+    out.extend(_findings(report))
+    if report.containers.height:
+        table = _table(CONTAINER_HEADER, container_rows(report))
+        out.extend(["", f"Containers ({CONTAINER_CAPTION})", *table])
+    if report.threads.height:
+        out.extend(["", "Threads", *_table(THREAD_HEADER, thread_rows(report))])
+    return "\n".join(out) + "\n"
+
+
+def _findings(report: Report) -> list[str]:
+    out: list[str] = []
+    for kind, n in report.counts.items():
+        if not n:
+            continue
+        out.extend(["", f"{kind} ({n})"])
+        rows = report.findings.filter(report.findings["kind"] == kind)
+        for f in rows.head(PER_KIND).iter_rows(named=True):
+            where = " · ".join(str(x) for x in (f["thread"], f["obj"], f["site"]) if x)
+            out.append(
+                _wrap(
+                    f"{f['ts_s']:>9.3f} s  {f['severity']:<7} {kind}  {where}"
+                    f"{file_label(report, f['file'])}",
+                    indent=_INDENT,
+                )
+            )
+            out.append(_wrap(f["message"], indent=_INDENT, first=_INDENT))
+        if n > PER_KIND:
+            out.append(f"{_INDENT}... and {n - PER_KIND} more (use --format json for all)")
+    return out
+
+
+def _wrap(text: str, *, indent: str, first: str = "") -> str:
+    return "\n".join(
+        textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=indent,
+                      break_on_hyphens=False, break_long_words=False)
+    ) or first.rstrip()
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns left-aligned (first) or right-aligned (numbers), two spaces apart."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    # Long names would push the numbers off the screen: cut the first column.
+    widths[0] = min(widths[0], max(8, WIDTH - 2 - sum(w + 2 for w in widths[1:])))
+
+    def line(cells: Sequence[str]) -> str:
+        name = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"
+        rest = (cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))
+        return "  " + "  ".join([name.ljust(widths[0]), *rest]).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]

@@ -1,0 +1,113 @@
+"""Composing the detectors and tables into one report, read in a single pass.
+
+Everything up to :func:`build_report` is a lazy plan; here it is collected
+once with ``pl.collect_all`` so that polars reads each file once and shares
+the work the detectors have in common (the unheard-set analysis, say).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from analyze import load
+from analyze.columns import FINDING_SCHEMA, NS_PER_S, RUN, SEVERITIES
+from analyze.containers import containers
+from analyze.findings import DETECTORS, KINDS
+from analyze.load import Trace, TraceError
+from analyze.threads import threads
+
+
+@dataclass(frozen=True)
+class TraceInfo:
+    """What was analysed, and how far its findings can be trusted."""
+
+    files: list[str]
+    #: Lines read, trace.start and trace.end included.
+    events: int
+    #: Recorded time: the sum over runs of last ts - first ts (separate
+    #: processes need not share a monotonic clock, so runs are not compared).
+    duration_s: float
+    #: Every file ended with trace.end.
+    complete: bool
+    warnings: list[str]
+    #: trace.start ``wall_time`` of the first file (ISO 8601, UTC), if given.
+    started: str | None
+    #: trace.end ``reason`` per file (None where the file has no trace.end).
+    reasons: list[str | None]
+
+
+@dataclass(frozen=True)
+class Report:
+    trace: TraceInfo
+    #: Findings per kind, every known kind present (0 when none).
+    counts: dict[str, int]
+    #: FINDING_SCHEMA columns plus ``file`` and ``ts_s`` (seconds since the
+    #: file's trace.start), sorted by run, ts, seq.
+    findings: pl.DataFrame
+    #: containers.containers() collected.
+    containers: pl.DataFrame
+    #: threads.threads() collected.
+    threads: pl.DataFrame
+
+    def worst_severity(self) -> str | None:
+        """The most severe severity among the findings, or None when there are none."""
+        present = set(self.findings["severity"].to_list())
+        return next((s for s in SEVERITIES if s in present), None)
+
+    def fails(self, threshold: str) -> bool:
+        """Whether any finding is at or above ``threshold`` ("never" never fails)."""
+        worst = self.worst_severity()
+        if threshold == "never" or worst is None:
+            return False
+        return SEVERITIES.index(worst) <= SEVERITIES.index(threshold)
+
+
+def findings(trace: Trace) -> pl.LazyFrame:
+    """Every detector's findings, with file and ts_s, sorted by run, ts, seq."""
+    typed = [
+        d.detect(trace.events).select(pl.col(n).cast(t) for n, t in FINDING_SCHEMA.items())
+        for d in DETECTORS
+    ]
+    return (
+        pl.concat(typed, how="vertical")
+        .join(trace.runs().lazy(), on=RUN, how="left")
+        .with_columns(ts_s=(pl.col("ts") - pl.col("start_ts")) / NS_PER_S)
+        .drop("start_ts")
+        .sort(RUN, "ts", "seq")
+    )
+
+
+def build_report(trace: Trace) -> Report:
+    """Run every detector and table over the trace and collect them at once.
+
+    Raises TraceError when a line of the trace turns out to be unusable.
+    """
+    runs = trace.events.group_by(RUN).agg(
+        lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
+    )
+    plans = [load.problems(trace), runs, findings(trace), containers(trace.events),
+             threads(trace.events)]
+    try:
+        bad, per_run, found, boxes, people = pl.collect_all(plans)
+    except pl.exceptions.PolarsError as exc:
+        load.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except OSError as exc:
+        raise TraceError(f"cannot read the trace: {exc}") from None
+    if bad.height:
+        load.diagnose(trace)
+
+    counts = dict.fromkeys(KINDS, 0)
+    for kind, n in found.group_by("kind").len().iter_rows():
+        counts[kind] = n
+    info = TraceInfo(
+        files=[f.path for f in trace.files],
+        events=int(per_run["lines"].sum()),
+        duration_s=float((per_run["last_ts"] - per_run["first_ts"]).sum()) / NS_PER_S,
+        complete=trace.complete,
+        warnings=trace.warnings,
+        started=trace.files[0].start.get("wall_time"),
+        reasons=[f.end.get("reason") if f.end else None for f in trace.files],
+    )
+    return Report(trace=info, counts=counts, findings=found, containers=boxes, threads=people)
