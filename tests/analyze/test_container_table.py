@@ -1,0 +1,163 @@
+"""The container table (traffic, order, residency) and stranded-item findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from tracebuild import Recorder, found
+
+from analyze import Report
+from synctrace import schema
+
+ReportOf = Callable[..., Report]
+
+
+def row(report: Report, obj: str = "jobs") -> dict[str, object]:
+    rows = report.containers.filter(pl.col("obj") == obj).to_dicts()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def order_of(report_of: ReportOf, *moves: tuple[str, int]) -> object:
+    """The order of a container after ``moves``: ("add", item), ("insert", item), ("take", item)."""
+    rec = Recorder()
+    events = {"add": schema.LIST_APPEND, "insert": schema.LIST_INSERT, "take": schema.LIST_POP,
+              "drop": schema.LIST_CLEAR}
+    for what, item in moves:
+        rec.move(events[what], item)
+    return row(report_of(rec))["order"]
+
+
+def test_pure_fifo(report_of: ReportOf) -> None:
+    """append + pop(0) takes the oldest item every time: FIFO."""
+    moves = [("add", 1), ("add", 2), ("add", 3), ("take", 1), ("take", 2), ("take", 3)]
+    assert order_of(report_of, *moves) == "FIFO"
+
+
+def test_pure_lifo(report_of: ReportOf) -> None:
+    """append + pop() takes the newest item every time: LIFO."""
+    moves = [("add", 1), ("add", 2), ("add", 3), ("take", 3), ("take", 2), ("take", 1)]
+    assert order_of(report_of, *moves) == "LIFO"
+
+
+def test_mixed(report_of: ReportOf) -> None:
+    """Taking the oldest and then the newest item is neither FIFO nor LIFO."""
+    moves = [("add", 1), ("add", 2), ("add", 3), ("take", 1), ("take", 3)]
+    assert order_of(report_of, *moves) == "mixed"
+
+
+def test_single_take_is_fifo(report_of: ReportOf) -> None:
+    """One item in, one out is both FIFO and LIFO; FIFO wins."""
+    assert order_of(report_of, ("add", 1), ("take", 1)) == "FIFO"
+
+
+def test_insert_front_and_pop_is_fifo(report_of: ReportOf) -> None:
+    """insert(0, x) + pop() takes the oldest item: FIFO, whatever the positions."""
+    moves = [("insert", 1), ("insert", 2), ("take", 1), ("insert", 3), ("take", 2), ("take", 3)]
+    assert order_of(report_of, *moves) == "FIFO"
+
+
+def test_interleaved_lifo(report_of: ReportOf) -> None:
+    """Adds between takes: each take still took the newest item present, so LIFO."""
+    moves = [("add", 1), ("add", 2), ("take", 2), ("add", 3), ("take", 3), ("take", 1)]
+    assert order_of(report_of, *moves) == "LIFO"
+
+
+def test_no_takes_has_no_order(report_of: ReportOf) -> None:
+    """A container nothing was taken from (only cleared) has order null."""
+    assert order_of(report_of, ("add", 1), ("add", 2), ("drop", 2), ("drop", 1)) is None
+
+
+def test_discarded_items_leave_without_breaking_fifo(report_of: ReportOf) -> None:
+    """An item removed by clear() before a take counts as gone for the FIFO check."""
+    moves = [("add", 1), ("drop", 1), ("add", 2), ("take", 2)]
+    assert order_of(report_of, *moves) == "FIFO"
+
+
+def test_lifo_with_stranded_items_below(recorder: Recorder, report_of: ReportOf) -> None:
+    """The cookbook: items 1..10 added, the consumer pops the newest five: LIFO, five stranded."""
+    for item in range(1, 11):
+        recorder.append(item, thread="producer")
+    for item in range(10, 5, -1):
+        recorder.pop(item, thread="consumer")
+    report = report_of(recorder)
+    facts = row(report)
+    assert (facts["added"], facts["taken"], facts["stranded"], facts["order"]) == (
+        10, 5, 5, "LIFO"
+    )
+    stranded = found(report, "stranded-item")
+    assert [seq for _, _, seq, _, _ in stranded] == [1, 2, 3, 4, 5]
+    assert {severity for _, severity, *_ in stranded} == {"warning"}
+
+
+def test_same_value_twice_is_two_items(recorder: Recorder, report_of: ReportOf) -> None:
+    """Two appends of the same value are two items; taking one strands the other."""
+    recorder.append(1, value="'a'", thread="producer")
+    second = recorder.append(2, value="'a'", thread="producer", site="prod.py:7")
+    recorder.pop(1, value="'a'", thread="consumer")
+    report = report_of(recorder)
+    assert found(report, "stranded-item") == [
+        ("stranded-item", "warning", second, "producer",
+         "item 2 ('a') was added and never taken: it had been there 2.0 ms when the trace"
+         " ended"),
+    ]
+    assert report.findings["site"].to_list() == ["prod.py:7"]
+
+
+def test_residency_and_failed_takes(recorder: Recorder, report_of: ReportOf) -> None:
+    """Residency is take ts - add ts over taken items; failed takes are counted apart."""
+    # Item 1 was in the list before recording began: it has no add line, so
+    # no residency, and taking the newer items first makes the order mixed.
+    recorder.append(2)
+    recorder.append(3)
+    recorder.pop(2, after=9_000_000)  # 10 ms after its add
+    recorder.pop(3, after=20_000_000)  # 29 ms
+    recorder.append(4)
+    recorder.pop(4)  # 1 ms
+    recorder.pop(None, error="IndexError")
+    recorder.pop(1)
+    recorder.pop(None, error="IndexError")
+    expected = pl.DataFrame(
+        {
+            "obj": ["jobs"], "added": [3], "taken": [4], "discarded": [0], "stranded": [0],
+            "failed_takes": [2], "order": ["mixed"], "residency_min_ms": [1.0],
+            "residency_p50_ms": [10.0], "residency_p95_ms": [27.1], "residency_max_ms": [29.0],
+        },
+        schema_overrides={"added": pl.UInt32, "taken": pl.UInt32, "discarded": pl.UInt32,
+                          "stranded": pl.UInt32, "failed_takes": pl.UInt32},
+    )
+    assert_frame_equal(report_of(recorder).containers, expected)
+
+
+def test_containers_aggregate_by_name_across_runs(report_of: ReportOf) -> None:
+    """Counts add up over files, and the order is FIFO only if every run was FIFO."""
+    fifo, lifo = Recorder(), Recorder()
+    for rec in (fifo, lifo):
+        rec.append(1)
+        rec.append(2)
+    fifo.pop(1)
+    lifo.pop(2)
+    report = report_of(fifo, lifo)
+    facts = row(report)
+    assert (facts["added"], facts["taken"], facts["stranded"], facts["order"]) == (
+        4, 2, 2, "mixed"
+    )
+    assert report.findings.select("run", "seq").rows() == [(0, 2), (1, 1)]
+
+
+@pytest.mark.parametrize("other_run", ["fifo", "none"])
+def test_a_run_without_takes_does_not_change_the_order(
+    report_of: ReportOf, other_run: str
+) -> None:
+    """A run that took nothing from a container adds no evidence about its order."""
+    first, second = Recorder(), Recorder()
+    first.append(1)
+    first.append(2)
+    first.pop(1)
+    second.append(1)
+    if other_run == "fifo":
+        second.pop(1)
+    assert row(report_of(first, second))["order"] == "FIFO"
