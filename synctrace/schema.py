@@ -44,6 +44,38 @@ COND_NOTIFY: Final = "cond.notify"
 COND_WAIT_BEGIN: Final = "cond.wait.begin"
 COND_WAIT_END: Final = "cond.wait.end"
 
+# Locks (Lock, RLock) and semaphores (Semaphore, BoundedSemaphore).  An
+# acquire that succeeds or fails at once is one line (``lock.acquire``); one
+# that has to wait is a begin/end pair.
+LOCK_ACQUIRE: Final = "lock.acquire"
+LOCK_ACQUIRE_BEGIN: Final = "lock.acquire.begin"
+LOCK_ACQUIRE_END: Final = "lock.acquire.end"
+LOCK_RELEASE: Final = "lock.release"
+SEM_ACQUIRE: Final = "sem.acquire"
+SEM_ACQUIRE_BEGIN: Final = "sem.acquire.begin"
+SEM_ACQUIRE_END: Final = "sem.acquire.end"
+SEM_RELEASE: Final = "sem.release"
+
+BARRIER_WAIT_BEGIN: Final = "barrier.wait.begin"
+BARRIER_WAIT_END: Final = "barrier.wait.end"
+
+# Thread.join(): ``obj`` is the joined thread's name.
+THREAD_JOIN_BEGIN: Final = "thread.join.begin"
+THREAD_JOIN_END: Final = "thread.join.end"
+
+# queue.Queue, LifoQueue, PriorityQueue, SimpleQueue.  ``queue.put`` and
+# ``queue.get`` move one item, like list lines; a put or get that has to wait
+# for room or for an item is also wrapped in a begin/end pair.
+QUEUE_PUT: Final = "queue.put"
+QUEUE_GET: Final = "queue.get"
+QUEUE_PUT_BEGIN: Final = "queue.put.begin"
+QUEUE_PUT_END: Final = "queue.put.end"
+QUEUE_GET_BEGIN: Final = "queue.get.begin"
+QUEUE_GET_END: Final = "queue.get.end"
+QUEUE_TASK_DONE: Final = "queue.task_done"
+QUEUE_JOIN_BEGIN: Final = "queue.join.begin"
+QUEUE_JOIN_END: Final = "queue.join.end"
+
 LIST_APPEND: Final = "list.append"
 LIST_INSERT: Final = "list.insert"
 LIST_EXTEND: Final = "list.extend"
@@ -55,10 +87,10 @@ LIST_CLEAR: Final = "list.clear"
 # --- what the analyzer needs to know about each event -------------------------
 
 #: Lines that put one item into a container.
-CONTAINER_ADDS: Final = frozenset({LIST_APPEND, LIST_INSERT, LIST_EXTEND})
+CONTAINER_ADDS: Final = frozenset({LIST_APPEND, LIST_INSERT, LIST_EXTEND, QUEUE_PUT})
 #: Lines that take one chosen item out of a container (a consumer's take).
 #: A take that raised has ``error`` set and no ``item``.
-CONTAINER_TAKES: Final = frozenset({LIST_POP, LIST_REMOVE, LIST_DEL})
+CONTAINER_TAKES: Final = frozenset({LIST_POP, LIST_REMOVE, LIST_DEL, QUEUE_GET})
 #: Lines that drop items in bulk: the item leaves, but nobody consumed it.
 #: Bulk drops are written newest item first.
 CONTAINER_DISCARDS: Final = frozenset({LIST_CLEAR})
@@ -67,6 +99,13 @@ CONTAINER_DISCARDS: Final = frozenset({LIST_CLEAR})
 BLOCKING: Final = {
     EVENT_WAIT_BEGIN: EVENT_WAIT_END,
     COND_WAIT_BEGIN: COND_WAIT_END,
+    LOCK_ACQUIRE_BEGIN: LOCK_ACQUIRE_END,
+    SEM_ACQUIRE_BEGIN: SEM_ACQUIRE_END,
+    BARRIER_WAIT_BEGIN: BARRIER_WAIT_END,
+    THREAD_JOIN_BEGIN: THREAD_JOIN_END,
+    QUEUE_PUT_BEGIN: QUEUE_PUT_END,
+    QUEUE_GET_BEGIN: QUEUE_GET_END,
+    QUEUE_JOIN_BEGIN: QUEUE_JOIN_END,
 }
 
 # --- fields -------------------------------------------------------------------
@@ -107,6 +146,10 @@ FIELD_TYPES: Final[dict[str, type]] = {
     "exc_msg": str,
     "parent": str,  # thread.start: the thread that called start()
     "daemon": bool,
+    # locks, semaphores, barriers, queues
+    "count": int,  # a semaphore's counter after the operation
+    "parties": int,  # a barrier's number of parties
+    "maxsize": int,  # a queue's bound, 0 for none
 }
 
 #: Fields each event carries beyond the common (and, for operations, the
@@ -123,6 +166,25 @@ EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     COND_NOTIFY: ("waiters", "woken", "all"),
     COND_WAIT_BEGIN: ("timeout",),
     COND_WAIT_END: ("begin_seq", "result", "timed_out", "woken_by", "error"),
+    LOCK_ACQUIRE: ("result",),
+    LOCK_ACQUIRE_BEGIN: ("timeout",),
+    LOCK_ACQUIRE_END: ("begin_seq", "result", "timed_out", "error"),
+    LOCK_RELEASE: ("error",),
+    SEM_ACQUIRE: ("result", "count"),
+    SEM_ACQUIRE_BEGIN: ("timeout", "count"),
+    SEM_ACQUIRE_END: ("begin_seq", "result", "timed_out", "count", "error"),
+    SEM_RELEASE: ("count", "error"),
+    BARRIER_WAIT_BEGIN: ("parties", "timeout"),
+    BARRIER_WAIT_END: ("begin_seq", "index", "error"),
+    THREAD_JOIN_BEGIN: ("timeout",),
+    THREAD_JOIN_END: ("begin_seq", "result", "timed_out", "error"),
+    QUEUE_PUT_BEGIN: ("timeout", "maxsize"),
+    QUEUE_PUT_END: ("begin_seq", "result", "timed_out", "error"),
+    QUEUE_GET_BEGIN: ("timeout",),
+    QUEUE_GET_END: ("begin_seq", "result", "timed_out", "error"),
+    QUEUE_TASK_DONE: ("error",),
+    QUEUE_JOIN_BEGIN: (),
+    QUEUE_JOIN_END: ("begin_seq", "error"),
     **{
         name: ("item", "index", "depth", "value", "error")
         for name in CONTAINER_ADDS | CONTAINER_TAKES | CONTAINER_DISCARDS
@@ -131,6 +193,10 @@ EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
 
 #: Events that are operations on an object (they carry ``obj`` and ``site``).
 OPERATIONS: Final = frozenset(EVENT_FIELDS) - {THREAD_START, THREAD_END, THREAD_EXCEPTION}
+
+#: Where a failed take's ``error`` names the container being empty (as
+#: opposed to, say, a TypeError from a bad index): list pops and queue gets.
+EMPTY_ERRORS: Final = frozenset({"IndexError", "Empty", "ValueError"})
 
 # --- trace.start / trace.end ----------------------------------------------------
 
