@@ -23,7 +23,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True,
     help="text for a terminal, markdown for a bug report, json for scripts.",

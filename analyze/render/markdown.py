@@ -25,7 +25,8 @@ def render_markdown(report: Report) -> str:
         "",
         f"Trace {files}: {', '.join(header_facts(report))}.",
         "",
-        f"**{report.findings.height} findings:** {severity_summary(report)} "
+        f"**{report.findings.height} finding{'' if report.findings.height == 1 else 's'}:**"
+        f" {severity_summary(report)} "
         f"({kind_summary(report)}).",
     ]
     if report.findings.height:

@@ -33,7 +33,8 @@ def render_text(report: Report) -> str:
     out.extend(_wrap("warning: " + w, indent=_INDENT) for w in report.trace.warnings)
     out.append("")
     total = report.findings.height
-    out.append(_wrap(f"{total} findings: {severity_summary(report)}", indent="  "))
+    noun = "finding" if total == 1 else "findings"
+    out.append(_wrap(f"{total} {noun}: {severity_summary(report)}", indent="  "))
     out.append(_wrap(kind_summary(report), indent="  "))
     out.extend(_findings(report))
     if report.containers.height:
@@ -55,9 +56,10 @@ def _findings(report: Report) -> list[str]:
             where = " · ".join(str(x) for x in (f["thread"], f["obj"], f["site"]) if x)
             out.append(
                 _wrap(
-                    f"{f['ts_s']:>9.3f} s  {f['severity']:<7} {kind}  {where}"
+                    f"{f['ts_s']:.3f} s  {f['severity']:<7} {kind}  {where}"
                     f"{file_label(report, f['file'])}",
                     indent=_INDENT,
+                    first="  ",
                 )
             )
             out.append(_wrap(f["message"], indent=_INDENT, first=_INDENT))

@@ -1,0 +1,239 @@
+"""The ``analyze`` command through CliRunner: formats, exit codes and input errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from tracebuild import Recorder
+
+from analyze.cli import main
+
+WriteTrace = Callable[..., Path]
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def lost_and_stranded() -> Recorder:
+    """One lost signal (error), one stranded item (warning) and one unwaited set (info)."""
+    rec = Recorder()
+    rec.set(thread="Thread-1", site="cook.py:40")
+    rec.clear(thread="Thread-2", site="cook.py:52")
+    rec.append(1, thread="Thread-1", site="cook.py:60")
+    rec.set("done", thread="Thread-1", site="cook.py:70")
+    return rec
+
+
+def only_warnings() -> Recorder:
+    rec = Recorder()
+    rec.append(1)
+    return rec
+
+
+@pytest.fixture
+def trace(write_trace: WriteTrace) -> Path:
+    return write_trace(lost_and_stranded(), name="cook.jsonl")
+
+
+def test_every_command_has_help() -> None:
+    """The group and every command print --help and exit 0."""
+    assert run("--help").exit_code == 0
+    assert isinstance(main, click.Group)
+    for name in main.commands:
+        result = run(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Usage:" in result.output
+
+
+def test_json_contract(trace: Path) -> None:
+    """The JSON report keeps the keys CI scripts rely on."""
+    result = run("report", trace, "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["report"] == "synctrace/1"
+    assert {"files", "events", "duration_s", "complete", "warnings"} <= set(data["trace"])
+    assert data["trace"]["files"] == [str(trace)]
+    assert data["counts"] == {
+        "lost-signal": 1, "unwaited-signal": 1, "cleared-wait": 0, "stranded-item": 1,
+        "hang": 0, "failed-take": 0, "thread-exception": 0,
+    }
+    assert data["findings"][0] == {
+        "kind": "lost-signal", "severity": "error", "ts_s": 0.001, "thread": "Thread-1",
+        "object": "ready", "site": "cook.py:40",
+        "message": "set() reached no waiter; Thread-2 cleared the flag 1.0 ms later"
+        " (cook.py:52) before any wait() saw it",
+        "file": str(trace), "seq": 1,
+    }
+    assert data["containers"]["jobs"] == {
+        "added": 1, "taken": 0, "discarded": 0, "stranded": 1, "failed_takes": 0,
+        "order": None,
+        "residency_ms": {"min": None, "p50": None, "p95": None, "max": None},
+    }
+    assert data["threads"]["Thread-2"] == {"waits": 0, "blocked_s": 0.0}
+
+
+def test_text_report(trace: Path) -> None:
+    """The text report, exactly: header, summary, findings by kind, then the tables."""
+    result = run("report", trace)
+    assert result.exit_code == 0
+    assert result.stdout == f"""\
+synctrace report: {trace}
+started 2026-11-26 03:40:00 UTC · 0.005 s recorded · 6 events · complete
+
+3 findings: 1 error, 1 warning, 1 info
+lost-signal 1, unwaited-signal 1, cleared-wait 0, stranded-item 1, hang 0,
+  failed-take 0, thread-exception 0
+
+lost-signal (1)
+  0.001 s  error   lost-signal  Thread-1 · ready · cook.py:40
+    set() reached no waiter; Thread-2 cleared the flag 1.0 ms later (cook.py:52)
+    before any wait() saw it
+
+unwaited-signal (1)
+  0.004 s  info    unwaited-signal  Thread-1 · done · cook.py:70
+    set() reached no waiter; the flag was still set when the trace ended and no
+    wait() or is_set() had looked at it
+
+stranded-item (1)
+  0.003 s  warning stranded-item  Thread-1 · jobs · cook.py:60
+    item 1 ('x') was added and never taken: it had been there 2.0 ms when the
+    trace ended
+
+Containers (residency of taken items in ms: min, p50, p95, max)
+  container  added  taken  stranded  failed  order  min  p50  p95  max
+  jobs           1      0         1       0      -    -    -    -    -
+
+Threads
+  thread    waits  blocked s
+  Thread-1      0      0.000
+  Thread-2      0      0.000
+"""
+
+
+def test_text_fits_80_columns_and_caps_each_kind(write_trace: WriteTrace) -> None:
+    """Text lines stay within 80 columns and each kind lists at most 20 findings."""
+    rec = Recorder()
+    for item in range(1, 26):
+        rec.append(item, value="'" + "x" * 70 + "'")
+    result = run("report", write_trace(rec))
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert sum("stranded-item  MainThread" in line for line in lines) == 20
+    assert "    ... and 5 more (use --format json for all)" in lines
+
+
+def test_markdown_report(trace: Path) -> None:
+    """Markdown has a heading, the summary, a findings table and the tables."""
+    out = run("report", trace, "--format", "markdown").stdout
+    assert out.startswith("## synctrace report\n")
+    assert "**3 findings:** 1 error, 1 warning, 1 info" in out
+    assert (
+        "| 0.001 | error | lost-signal | Thread-1 | ready | cook.py:40 | set() reached no"
+        " waiter; Thread-2 cleared the flag 1.0 ms later (cook.py:52) before any wait() saw it |"
+    ) in out
+    assert "### Containers" in out
+    assert "### Threads" in out
+
+
+def test_markdown_lists_trace_warnings(write_trace: WriteTrace) -> None:
+    """An incomplete trace's warning is in the Markdown report."""
+    path = write_trace(only_warnings(), end=False)
+    out = run("report", path, "--format", "markdown").stdout
+    assert f"### Trace warnings\n\n- trace {path} has no trace.end" in out
+
+
+@pytest.mark.parametrize(
+    ("make", "fail_on", "code"),
+    [
+        (lost_and_stranded, "never", 0),
+        (lost_and_stranded, "error", 1),
+        (lost_and_stranded, "warning", 1),
+        (only_warnings, "error", 0),
+        (only_warnings, "warning", 1),
+        (Recorder, "warning", 0),
+    ],
+)
+def test_fail_on(
+    write_trace: WriteTrace, make: Callable[[], Recorder], fail_on: str, code: int
+) -> None:
+    """Exit 1 only when a finding is at or above --fail-on; the report is printed either way."""
+    result = run("report", write_trace(make()), "--fail-on", fail_on)
+    assert result.exit_code == code
+    assert result.stdout.startswith("synctrace report:")
+
+
+def test_default_is_never_fail(trace: Path) -> None:
+    """Without --fail-on, a report with an error still exits 0."""
+    assert run("report", trace).exit_code == 0
+
+
+def test_several_files_are_several_runs(write_trace: WriteTrace) -> None:
+    """Findings name the file they came from, and ts_s counts from that file's start."""
+    first = write_trace(lost_and_stranded(), name="a.jsonl")
+    second = write_trace(only_warnings(), name="b.jsonl")
+    data = json.loads(run("report", first, second, "--format", "json").stdout)
+    assert data["trace"]["files"] == [str(first), str(second)]
+    assert [(f["file"], f["kind"], f["ts_s"]) for f in data["findings"]] == [
+        (str(first), "lost-signal", 0.001),
+        (str(first), "stranded-item", 0.003),
+        (str(first), "unwaited-signal", 0.004),
+        (str(second), "stranded-item", 0.001),
+    ]
+    assert data["containers"]["jobs"]["stranded"] == 2
+
+
+def _not_json(path: Path) -> str:
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + lines[1] + "garbage\n" + "".join(lines[2:]))
+    return f"{path}:3: not a JSON object"
+
+
+def _not_start(path: Path) -> str:
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[1:]))
+    return f"{path}:1: the first line is 'event.set', not trace.start"
+
+
+def _version(path: Path) -> str:
+    path.write_text(path.read_text().replace("synctrace/1", "synctrace/2", 1))
+    return f"{path}: was written by synctrace/2; this analyzer reads synctrace/1"
+
+
+def _no_thread(path: Path) -> str:
+    path.write_text(path.read_text().replace(', "thread": "Thread-2"', "", 1))
+    return f"{path}:3: required field 'thread' is missing"
+
+
+def _empty(path: Path) -> str:
+    path.write_text("")
+    return f"{path}: empty file"
+
+
+def _missing(path: Path) -> str:
+    path.unlink()
+    return f"{path}: no such file"
+
+
+@pytest.mark.parametrize(
+    "spoil", [_not_json, _not_start, _version, _no_thread, _empty, _missing]
+)
+def test_bad_input_is_one_line_and_exit_2(trace: Path, spoil: Callable[[Path], str]) -> None:
+    """Unusable input exits 2 with one line on stderr naming the file (and line), no traceback."""
+    expected = spoil(trace)
+    result = run("report", trace)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"Error: {expected}")
+
+
+def test_directory_is_bad_input(tmp_path: Path) -> None:
+    """A directory given as a trace is one line and exit 2 too."""
+    result = run("report", tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {tmp_path}: is a directory, not a trace file\n"
