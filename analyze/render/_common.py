@@ -53,7 +53,7 @@ def header_facts(report: Report) -> list[str]:
         facts.append("INCOMPLETE (no trace.end)")
     reasons = sorted({r for r in info.reasons if r and r != "completed"})
     if reasons:
-        facts.append("ended by " + ", ".join(reasons))
+        facts.append("end reason: " + ", ".join(reasons))
     return facts
 
 
@@ -62,8 +62,9 @@ def container_rows(report: Report) -> list[tuple[str, ...]]:
         (
             row["obj"], number(row["added"]), number(row["taken"]), number(row["stranded"]),
             number(row["failed_takes"]), number(row["order"]),
-            number(row["residency_min_ms"]), number(row["residency_p50_ms"]),
-            number(row["residency_p95_ms"]), number(row["residency_max_ms"]),
+            # 0.1 ms is as fine as a person reads residency; JSON has it all.
+            number(row["residency_min_ms"], 1), number(row["residency_p50_ms"], 1),
+            number(row["residency_p95_ms"], 1), number(row["residency_max_ms"], 1),
         )
         for row in report.containers.iter_rows(named=True)
     ]

@@ -79,7 +79,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Columns left-aligned (first) or right-aligned (numbers), two spaces apart."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     # Long names would push the numbers off the screen: cut the first column.
-    widths[0] = min(widths[0], max(8, WIDTH - 2 - sum(w + 2 for w in widths[1:])))
+    widths[0] = min(widths[0], max(len(header[0]), WIDTH - 2 - sum(w + 2 for w in widths[1:])))
 
     def line(cells: Sequence[str]) -> str:
         name = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"

@@ -1,0 +1,41 @@
+"""End to end on the sample traces shipped in traces/: the bug and its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from analyze.cli import main
+
+TRACES = Path(__file__).resolve().parents[2] / "traces"
+
+
+def report(name: str, *options: str) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(main, ["report", str(TRACES / name), "--format", "json",
+                                       *options])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_cookbook_loses_signals_and_strands_items() -> None:
+    """The cookbook's consumer misses set()s and pops newest-first, stranding half the items."""
+    code, data = report("cookbook.jsonl", "--fail-on", "error")
+    assert code == 1
+    counts = data["counts"]
+    assert isinstance(counts, dict)
+    assert counts["lost-signal"] > 0
+    assert counts["stranded-item"] == 5
+    containers = data["containers"]
+    assert isinstance(containers, dict)
+    assert containers["items"]["order"] == "LIFO"
+
+
+def test_fixed_cookbook_is_clean() -> None:
+    """The fixed version loses nothing, strands nothing and consumes in FIFO order."""
+    code, data = report("fixed.jsonl", "--fail-on", "warning")
+    assert code == 0
+    containers = data["containers"]
+    assert isinstance(containers, dict)
+    assert containers["items"]["order"] == "FIFO"
+    assert data["findings"] == []
