@@ -113,7 +113,9 @@ def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
         _scan(f).with_columns(pl.lit(run, pl.Int64).alias(RUN)).select(RUN, *FIELD_SCHEMA)
         for run, f in enumerate(files)
     ]
-    return Trace(files=files, events=pl.concat(frames, how="vertical"))
+    # Every detector and table starts from these lines; without the cache
+    # node each would re-read and re-parse the files (5x slower on 300k lines).
+    return Trace(files=files, events=pl.concat(frames, how="vertical").cache())
 
 
 def problems(trace: Trace) -> pl.LazyFrame:

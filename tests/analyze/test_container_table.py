@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import polars as pl
@@ -161,3 +162,34 @@ def test_a_run_without_takes_does_not_change_the_order(
     if other_run == "fifo":
         second.pop(1)
     assert row(report_of(first, second))["order"] == "FIFO"
+
+
+def test_order_agrees_with_a_direct_simulation(recorder: Recorder, report_of: ReportOf) -> None:
+    """On random workloads (FIFO, LIFO or random takes, with clears) order matches a replay."""
+    rng = random.Random(7)
+    expected = {}
+    for n in range(150):
+        obj, policy = f"c{n}", rng.choice(["fifo", "lifo", "any"])
+        present: list[int] = []
+        next_item, fifo, lifo, took = 1, True, True, False
+        for _ in range(rng.randint(1, 12)):
+            roll = rng.random()
+            if roll < 0.5 or not present:
+                recorder.append(next_item, obj)
+                present.append(next_item)
+                next_item += 1
+            elif roll < 0.95:
+                index = {"fifo": 0, "lifo": -1, "any": rng.randrange(len(present))}[policy]
+                item = present.pop(index)
+                fifo = fifo and all(p > item for p in present)
+                lifo = lifo and all(p < item for p in present)
+                took = True
+                recorder.pop(item, obj)
+            else:  # clear(): newest item first
+                for item in reversed(present):
+                    recorder.move(schema.LIST_CLEAR, item, obj)
+                present.clear()
+        expected[obj] = ("FIFO" if fifo else "LIFO" if lifo else "mixed") if took else None
+    assert {"FIFO", "LIFO", "mixed", None} == set(expected.values())
+    got = dict(report_of(recorder).containers.select("obj", "order").iter_rows())
+    assert got == expected
