@@ -2,8 +2,9 @@
 
 Layers, bottom up: ``_site`` (call sites) and ``_names`` (object names);
 ``_writer`` (structlog rendering, the file) under ``_recorder`` (seq, clock,
-buffer, the writer thread) and ``_threads`` (thread lifecycle hooks); the
-drop-ins ``_event``, ``_condition`` and ``_list`` on top of the recorder;
+buffer, the writer thread) and ``_threads`` (thread lifecycle and join
+hooks); the drop-ins ``_event``, ``_condition``, ``_lock`` and ``_list`` on
+top of the recorder;
 ``demo`` and ``cli`` use only the public names below.  The trace format is
 ``synctrace.schema``; this package never imports ``analyze`` or polars.
 """
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from tracer._condition import Condition
 from tracer._event import Event
 from tracer._list import List
+from tracer._lock import Lock, RLock
 from tracer._recorder import Recorder, RecordingError, end_reason
 from tracer._writer import TraceFileError
 
@@ -24,6 +26,8 @@ __all__ = [
     "Condition",
     "Event",
     "List",
+    "Lock",
+    "RLock",
     "Recorder",
     "RecordingError",
     "TraceFileError",
