@@ -106,8 +106,24 @@ def build_report(trace: Trace) -> Report:
         events=int(per_run["lines"].sum()),
         duration_s=float((per_run["last_ts"] - per_run["first_ts"]).sum()) / NS_PER_S,
         complete=trace.complete,
-        warnings=trace.warnings,
+        warnings=trace.warnings + _count_warnings(trace, per_run),
         started=trace.files[0].start.get("wall_time"),
         reasons=[f.end.get("reason") if f.end else None for f in trace.files],
     )
     return Report(trace=info, counts=counts, findings=found, containers=boxes, threads=people)
+
+
+def _count_warnings(trace: Trace, per_run: pl.DataFrame) -> list[str]:
+    """Files whose trace.end counts more lines than were read: lines went missing."""
+    read = dict(per_run.select(RUN, "lines").iter_rows())
+    notes = []
+    for run, f in enumerate(trace.files):
+        written = f.end.get("events_written") if f.end else None
+        # events_written counts the lines before trace.end, trace.start included.
+        if isinstance(written, int) and written != read.get(run, 0) - 1:
+            notes.append(
+                f"trace {f.path}: trace.end counts {written} lines before it but"
+                f" {read.get(run, 0) - 1} were read: the file was cut or edited, so findings"
+                " may be incomplete"
+            )
+    return notes

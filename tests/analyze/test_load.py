@@ -163,3 +163,16 @@ def test_concatenated_traces(recorder: Recorder, write_trace: WriteTrace) -> Non
         f"{path}:4: seq 0 does not follow 2: lines were reordered or traces concatenated;"
         " give each run as its own file"
     )
+
+
+def test_line_count_mismatch_is_a_warning(recorder: Recorder, write_trace: WriteTrace) -> None:
+    """When trace.end's events_written disagrees with the lines read, the report warns."""
+    recorder.set()
+    recorder.set()
+    recorder.end()
+    del recorder.lines[1]
+    path = write_trace(recorder)
+    assert build_report(load_traces([path])).trace.warnings == [
+        f"trace {path}: trace.end counts 3 lines before it but 2 were read: the file was cut"
+        " or edited, so findings may be incomplete"
+    ]
