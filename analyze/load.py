@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import polars as pl
 
@@ -156,7 +156,7 @@ def _open_run(path: str) -> TraceFile:
         raise TraceError(f"{path}: is a directory, not a trace file") from None
     except OSError as exc:
         raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
-    if not first.strip():
+    if not tail[0]:
         raise TraceError(f"{path}: empty file ({_NOT_A_TRACE_HINT})")
 
     start = _parse_object(first)
@@ -195,12 +195,12 @@ def _check_start(path: str, start: dict[str, Any]) -> None:
         raise TraceError(f"{path}:1: trace.start has no integer ts; the file was edited")
 
 
-def _last_line(fh: Any, size: int) -> tuple[bytes, bool]:
+def _last_line(fh: BinaryIO, size: int) -> tuple[bytes, bool]:
     """The last non-blank line of an open binary file, and whether a newline ends it."""
     chunk = _TAIL_CHUNK
     while True:
         fh.seek(max(0, size - chunk))
-        data: bytes = fh.read()
+        data = fh.read()
         body = data.rstrip(b"\r\n\t ")
         cut = body.rfind(b"\n")
         if cut >= 0 or chunk >= size:
