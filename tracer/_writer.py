@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -28,38 +27,12 @@ class TraceFileError(Exception):
     """The trace file cannot be created or written."""
 
 
-class _BatchSink:
-    """structlog's "logger": collects rendered lines for one write() call."""
+class _SiteNames(dict[tuple[str, int], str]):
+    """A captured (filename, line) as "file.py:LINE"; a program has few sites."""
 
-    def __init__(self) -> None:
-        self.lines: list[bytes] = []
-
-    def msg(self, message: bytes) -> None:
-        self.lines.append(message)
-
-    info = msg  # what structlog's default bound logger calls for msg()
-
-
-class _SiteFormatter:
-    """Processor: a captured (filename, line) becomes "file.py:LINE"."""
-
-    def __init__(self) -> None:
-        self._basenames: dict[str, str] = {}
-
-    def __call__(self, _logger: Any, _name: str, ed: MutableMapping[str, Any]) -> Any:
-        site = ed.get("site")
-        if site is not None:
-            filename, line = site
-            base = self._basenames.get(filename)
-            if base is None:
-                base = self._basenames[filename] = os.path.basename(filename)
-            ed["site"] = f"{base}:{line}"
-        return ed
-
-
-def _event_first(_logger: Any, _name: str, ed: MutableMapping[str, Any]) -> Any:
-    """Processor: put ``event`` first, where a person reading the file looks."""
-    return {"event": ed.pop("event"), **ed}
+    def __missing__(self, site: tuple[str, int]) -> str:
+        name = self[site] = f"{os.path.basename(site[0])}:{site[1]}"
+        return name
 
 
 class TraceWriter:
@@ -75,16 +48,12 @@ class TraceWriter:
             raise TraceFileError(f"cannot write trace {path}: {exc.strerror}") from None
         self.written = 0  # lines on disk
         self.failed: str | None = None  # why writing stopped, once it has
-        self._sink = _BatchSink()
-        self._log = structlog.wrap_logger(
-            self._sink,
-            processors=[
-                _SiteFormatter(),
-                _event_first,
-                structlog.processors.JSONRenderer(serializer=orjson.dumps),
-            ],
-            cache_logger_on_first_use=True,
-        )
+        self._site = _SiteNames()
+        # The last processor of a structlog chain.  The rest of the chain
+        # (thread, clock, seq, call site) ran on the traced thread, as
+        # captured fields; here they are only laid out, in the order a
+        # person reads them, which is cheaper than a bound logger per line.
+        self._render = structlog.processors.JSONRenderer(serializer=orjson.dumps)
 
     def write(self, batch: list[Captured], dropped: int) -> int:
         """Render and write ``batch``; return how many events were lost doing so.
@@ -94,11 +63,9 @@ class TraceWriter:
         if self._fd is None or self.failed is not None:
             return len(batch)
         try:
-            self._render(batch, dropped)
+            lines = self._lines(batch, dropped)
         except Exception as exc:  # a bug of ours must not reach the program
-            self._sink.lines.clear()
             return self._fail(f"cannot render an event ({type(exc).__name__}: {exc})", len(batch))
-        lines, self._sink.lines = self._sink.lines, []
         if not lines:
             return 0
         data = b"\n".join(lines) + b"\n"
@@ -122,20 +89,27 @@ class TraceWriter:
         )
         return lost
 
-    def _render(self, batch: list[Captured], dropped: int) -> None:
-        log = self._log
+    def _lines(self, batch: list[Captured], dropped: int) -> list[bytes]:
+        render, site_name, lines = self._render, self._site, []
         for seq, ts, event, thread, thread_id, obj, site, fields in batch:
-            line: dict[str, Any] = {"ts": ts, "seq": seq, "thread": thread, "thread_id": thread_id}
+            line: dict[str, Any] = {
+                "event": event,
+                "ts": ts,
+                "seq": seq,
+                "thread": thread,
+                "thread_id": thread_id,
+            }
             if obj is not None:
                 line["obj"] = obj
             if site is not None:
-                line["site"] = site
+                line["site"] = site_name[site]
             if fields:
                 line.update(fields)
             if event == schema.TRACE_END:
-                line["events_written"] = self.written + len(self._sink.lines)
+                line["events_written"] = self.written + len(lines)
                 line["events_dropped"] = dropped
-            log.msg(event, **line)
+            lines.append(render(None, event, line))
+        return lines
 
     def close(self) -> None:
         if self._fd is not None:
