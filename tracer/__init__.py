@@ -3,8 +3,8 @@
 Layers, bottom up: ``_site`` (call sites) and ``_names`` (object names);
 ``_writer`` (structlog rendering, the file) under ``_recorder`` (seq, clock,
 buffer, the writer thread) and ``_threads`` (thread lifecycle and join
-hooks); the drop-ins ``_event``, ``_condition``, ``_lock`` and ``_list`` on
-top of the recorder;
+hooks); the drop-ins ``_event``, ``_condition``, ``_lock``, ``_semaphore``,
+``_barrier`` and ``_list`` on top of the recorder;
 ``demo`` and ``cli`` use only the public names below.  The trace format is
 ``synctrace.schema``; this package never imports ``analyze`` or polars.
 """
@@ -15,14 +15,18 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tracer._barrier import Barrier
 from tracer._condition import Condition
 from tracer._event import Event
 from tracer._list import List
 from tracer._lock import Lock, RLock
 from tracer._recorder import Recorder, RecordingError, end_reason
+from tracer._semaphore import BoundedSemaphore, Semaphore
 from tracer._writer import TraceFileError
 
 __all__ = [
+    "Barrier",
+    "BoundedSemaphore",
     "Condition",
     "Event",
     "List",
@@ -30,6 +34,7 @@ __all__ = [
     "RLock",
     "Recorder",
     "RecordingError",
+    "Semaphore",
     "TraceFileError",
     "record",
 ]
