@@ -1,9 +1,10 @@
-"""Thread lifecycle: start, end and uncaught exceptions of every thread.
+"""Thread lifecycle: start, end, uncaught exceptions and joins of every thread.
 
-While a recording runs, ``threading.Thread`` is patched at three points: its
+While a recording runs, ``threading.Thread`` is patched at four points: its
 ``start`` (to note who started the thread and where), its private
-``_bootstrap_inner`` (the first and last code the new thread runs) and
-``threading.excepthook`` (called with the exception that ended ``run()``).
+``_bootstrap_inner`` (the first and last code the new thread runs),
+``threading.excepthook`` (called with the exception that ended ``run()``) and
+its ``join`` (a join that waits for a live thread is a begin/end pair).
 The patches are removed when the recording stops; a thread already inside the
 patched bootstrap keeps it, and finds no recording to write to.
 """
@@ -19,6 +20,7 @@ from tracer import _recorder, _site
 
 _original_start = threading.Thread.start
 _original_bootstrap_inner = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+_original_join = threading.Thread.join
 _previous_excepthook: Any = None
 
 
@@ -67,10 +69,49 @@ def _excepthook(args: threading.ExceptHookArgs) -> None:
     (_previous_excepthook or threading.__excepthook__)(args)
 
 
+def _join(self: threading.Thread, timeout: float | None = None) -> None:
+    rec = _recorder.current
+    if rec is None or not _waits_for(self):
+        return _original_join(self, timeout)
+    site = _site.caller_site()
+    name = self.name
+    begin = rec.emit(
+        schema.THREAD_JOIN_BEGIN,
+        name,
+        site,
+        {"timeout": None if timeout is None else float(timeout)},
+        blocking=True,
+    )
+    error: str | None = None
+    try:
+        _original_join(self, timeout)
+    except BaseException as exc:  # KeyboardInterrupt while joining
+        error = type(exc).__name__
+        raise
+    finally:
+        ended = not self.is_alive()
+        rec.end_blocking(
+            schema.THREAD_JOIN_END,
+            name,
+            site,
+            begin,
+            {"result": ended, "timed_out": not ended and error is None, "error": error},
+        )
+
+
+def _waits_for(thread: threading.Thread) -> bool:
+    """Would joining ``thread`` wait?  Not if it has ended, or join() will refuse."""
+    try:
+        return thread.is_alive() and thread is not threading.current_thread()
+    except Exception:  # Thread.__init__ never ran: let join() say so
+        return False
+
+
 def install() -> None:
     global _previous_excepthook
     threading.Thread.start = _start  # type: ignore[method-assign]
     threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
+    threading.Thread.join = _join  # type: ignore[method-assign]
     if threading.excepthook is not _excepthook:
         _previous_excepthook = threading.excepthook
         threading.excepthook = _excepthook
@@ -79,6 +120,7 @@ def install() -> None:
 def uninstall() -> None:
     threading.Thread.start = _original_start  # type: ignore[method-assign]
     threading.Thread._bootstrap_inner = _original_bootstrap_inner  # type: ignore[attr-defined]
+    threading.Thread.join = _original_join  # type: ignore[method-assign]
     if threading.excepthook is _excepthook:
         threading.excepthook = _previous_excepthook or threading.__excepthook__
 
