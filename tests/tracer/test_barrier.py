@@ -26,9 +26,9 @@ def test_two_threads_meet() -> None:
     """Two parties: two begins in arrival order, two ends with indexes 0 and 1."""
     barrier = tracer.Barrier(2, name="meet")
     with capture() as trace:
-        first = threading.Thread(target=barrier.wait, name="first")
+        first = threading.Thread(target=barrier.wait, name="first", daemon=True)
         first.start()
-        wait_until(lambda: blocked_in("barrier.wait.begin", "meet") == 1)
+        wait_until(lambda: blocked_in("barrier.wait.begin", barrier.name) == 1)
         assert barrier.wait() == 1
         first.join()
     begins = trace.events("barrier.wait.begin")

@@ -15,9 +15,9 @@ def test_join_of_a_live_thread_waits_for_its_end() -> None:
     """Joining a running thread writes begin, then end after the thread's last line."""
     go = threading.Event()
     with capture() as trace:
-        worker = threading.Thread(target=go.wait, name="worker")
+        worker = threading.Thread(target=go.wait, name="worker", daemon=True)
         worker.start()
-        joiner = threading.Thread(target=lambda: worker.join(), name="joiner")
+        joiner = threading.Thread(target=lambda: worker.join(), name="joiner", daemon=True)
         joiner.start()
         wait_until(lambda: blocked_in("thread.join.begin", "worker") == 1)
         go.set()
@@ -46,7 +46,7 @@ def test_join_that_times_out() -> None:
     """A join(timeout) on a thread that runs on ends with result false and timed_out."""
     go = threading.Event()
     with capture() as trace:
-        worker = threading.Thread(target=go.wait, name="slow")
+        worker = threading.Thread(target=go.wait, name="slow", daemon=True)
         worker.start()
         worker.join(0.01)
         go.set()

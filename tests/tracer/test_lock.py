@@ -61,7 +61,7 @@ def test_uncontended_acquire_is_one_line() -> None:
     with capture() as trace, lock:
         pass
     assert lines(trace) == [("lock.acquire", True), ("lock.release", None)]
-    assert all(e["obj"] == "free" for e in trace.events(*LOCK_EVENTS))
+    assert all(e["obj"] == lock.name for e in trace.events(*LOCK_EVENTS))
     assert all(e["site"].startswith("test_lock.py:") for e in trace.events(*LOCK_EVENTS))
 
 
@@ -78,11 +78,16 @@ def test_refused_nonblocking_acquire_is_one_line() -> None:
 def test_contended_acquire_is_a_begin_and_an_end_after_the_release() -> None:
     """A thread that waits for a held lock writes begin, then end after the holder's release."""
     lock = tracer.Lock(name="held")
+
+    def take_and_give() -> None:
+        with lock:
+            pass
+
     with capture() as trace:
         lock.acquire()
-        waiter = threading.Thread(target=lambda: lock.acquire() and lock.release(), name="B")
+        waiter = threading.Thread(target=take_and_give, name="B", daemon=True)
         waiter.start()
-        wait_until(lambda: blocked_in("lock.acquire.begin", "held") == 1)
+        wait_until(lambda: blocked_in("lock.acquire.begin", lock.name) == 1)
         lock.release()
         waiter.join()
     assert [(e["event"], e["thread"]) for e in trace.events(*LOCK_EVENTS)] == [

@@ -47,7 +47,7 @@ def test_counts_after_each_operation() -> None:
         ("sem.acquire", False, 0),
         ("sem.release", None, 2),
     ]
-    assert all(e["obj"] == "slots" for e in trace.events(*SEM_EVENTS))
+    assert all(e["obj"] == sem.name for e in trace.events(*SEM_EVENTS))
     assert all(e["site"].startswith("test_semaphore.py:") for e in trace.events(*SEM_EVENTS))
 
 
@@ -66,9 +66,9 @@ def test_waiting_acquire_ends_after_the_release_that_fed_it() -> None:
     """An acquire on a zero counter is a begin, and its end follows the release."""
     sem = tracer.Semaphore(0, name="empty")
     with capture() as trace:
-        waiter = threading.Thread(target=sem.acquire, name="waiter")
+        waiter = threading.Thread(target=sem.acquire, name="waiter", daemon=True)
         waiter.start()
-        wait_until(lambda: blocked_in("sem.acquire.begin", "empty") == 1)
+        wait_until(lambda: blocked_in("sem.acquire.begin", sem.name) == 1)
         sem.release()
         waiter.join()
     begin, release, end = trace.events(*SEM_EVENTS)
