@@ -25,11 +25,17 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option(
-    "--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(list(RENDERERS)),
+    default="text",
+    show_default=True,
     help="text for a terminal, markdown for a bug report, json for scripts.",
 )
 @click.option(
-    "--fail-on", type=click.Choice([*SEVERITIES[:2], "never"]), default="never",
+    "--fail-on",
+    type=click.Choice([*SEVERITIES[:2], "never"]),
+    default="never",
     show_default=True,
     help="Exit with status 1 when any finding is at least this severe.",
 )

@@ -40,8 +40,17 @@ def containers(events: pl.LazyFrame) -> pl.LazyFrame:
         .join(_residency(_items(events)), on="obj", how="left")
         .with_columns(pl.col("stranded").fill_null(0).cast(pl.UInt32))
         .select(
-            "obj", "added", "taken", "discarded", "stranded", "failed_takes", "order",
-            "residency_min_ms", "residency_p50_ms", "residency_p95_ms", "residency_max_ms",
+            "obj",
+            "added",
+            "taken",
+            "discarded",
+            "stranded",
+            "failed_takes",
+            "order",
+            "residency_min_ms",
+            "residency_p50_ms",
+            "residency_p95_ms",
+            "residency_max_ms",
         )
         .sort("obj")
     )
@@ -105,8 +114,9 @@ def _fifo(events: pl.LazyFrame) -> pl.LazyFrame:
         .filter(pl.col("take_seq").is_not_null())
         .group_by(_KEY)
         .agg(
-            fifo=(pl.col("older_left").is_null() | (pl.col("older_left") < pl.col("take_seq")))
-            .all()
+            fifo=(
+                pl.col("older_left").is_null() | (pl.col("older_left") < pl.col("take_seq"))
+            ).all()
         )
     )
 
@@ -122,9 +132,7 @@ def _lifo(events: pl.LazyFrame) -> pl.LazyFrame:
     up as a mismatch, so checking each take against that item suffices.
     """
     moves = (
-        item_lines(events)
-        .sort(RUN, "seq")
-        .with_columns(level=pl.col("delta").cum_sum().over(_KEY))
+        item_lines(events).sort(RUN, "seq").with_columns(level=pl.col("delta").cum_sum().over(_KEY))
     )
     tops = (
         moves.filter(pl.col("delta") > 0)
@@ -140,8 +148,13 @@ def _lifo(events: pl.LazyFrame) -> pl.LazyFrame:
     # recording began; whether it was the newest is unknown, so it is not
     # counted against LIFO.
     matched = takes.join_asof(
-        tops, left_on="seq", right_on="top_seq", by=[*_KEY, "level"], strategy="backward",
-        allow_exact_matches=False, check_sortedness=False,
+        tops,
+        left_on="seq",
+        right_on="top_seq",
+        by=[*_KEY, "level"],
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
     )
     return matched.group_by(_KEY).agg(
         lifo=(pl.col("top").is_null() | (pl.col("top") == pl.col("item"))).all()

@@ -275,8 +275,12 @@ def _check_fields(where: str, line: dict[str, Any]) -> None:
             )
 
 
-_JSON_NAMES: dict[type, str] = {str: "a string", int: "an integer", float: "a number",
-                                bool: "true or false"}
+_JSON_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+}
 
 
 def _has_type(value: object, expected: type) -> bool:

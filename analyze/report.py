@@ -87,8 +87,13 @@ def build_report(trace: Trace) -> Report:
     runs = trace.events.group_by(RUN).agg(
         lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
     )
-    plans = [load.problems(trace), runs, findings(trace), containers(trace.events),
-             threads(trace.events)]
+    plans = [
+        load.problems(trace),
+        runs,
+        findings(trace),
+        containers(trace.events),
+        threads(trace.events),
+    ]
     try:
         bad, per_run, found, boxes, people = pl.collect_all(plans)
     except pl.exceptions.PolarsError as exc:

@@ -61,10 +61,7 @@ def unheard_sets(events: pl.LazyFrame) -> pl.LazyFrame:
         ),
         "see",
     )
-    return (
-        _next(_next(sets, clears, "clear"), looks, "see")
-        .with_columns(
-            lost=pl.col("clear_seq").is_not_null()
-            & (pl.col("see_seq").is_null() | (pl.col("see_seq") > pl.col("clear_seq")))
-        )
+    return _next(_next(sets, clears, "clear"), looks, "see").with_columns(
+        lost=pl.col("clear_seq").is_not_null()
+        & (pl.col("see_seq").is_null() | (pl.col("see_seq") > pl.col("clear_seq")))
     )

@@ -79,16 +79,28 @@ def _with_missed(events: pl.LazyFrame, begins: pl.LazyFrame) -> pl.LazyFrame:
     )
 
     def lost_before(frame: pl.LazyFrame, on: str, name: str) -> pl.LazyFrame:
-        return frame.join_asof(
-            lost, left_on=on, right_on="lost_seq", by=[RUN, "obj"], strategy="backward",
-            allow_exact_matches=False, check_sortedness=False,
-        ).with_columns(pl.col("lost_before").fill_null(0).alias(name)).drop(
-            "lost_seq", "lost_before"
+        return (
+            frame.join_asof(
+                lost,
+                left_on=on,
+                right_on="lost_seq",
+                by=[RUN, "obj"],
+                strategy="backward",
+                allow_exact_matches=False,
+                check_sortedness=False,
+            )
+            .with_columns(pl.col("lost_before").fill_null(0).alias(name))
+            .drop("lost_seq", "lost_before")
         )
 
     with_wake = begins.join_asof(
-        previous_wakes, left_on="seq", right_on="woke_seq", by=[RUN, "obj", "thread"],
-        strategy="backward", allow_exact_matches=False, check_sortedness=False,
+        previous_wakes,
+        left_on="seq",
+        right_on="woke_seq",
+        by=[RUN, "obj", "thread"],
+        strategy="backward",
+        allow_exact_matches=False,
+        check_sortedness=False,
     ).with_columns(pl.col("woke_seq").fill_null(-1))
     counted = lost_before(with_wake, "seq", "lost_at_begin").sort(RUN, "woke_seq")
     counted = lost_before(counted, "woke_seq", "lost_at_wake")
@@ -100,8 +112,8 @@ def _with_missed(events: pl.LazyFrame, begins: pl.LazyFrame) -> pl.LazyFrame:
 
 def _severity() -> pl.Expr:
     woken = pl.col("end_ts").is_not_null() & pl.col("error").is_null() & pl.col("result")
-    return pl.when(woken & (pl.col("missed") == 0)).then(pl.lit("info")).otherwise(
-        pl.lit("warning")
+    return (
+        pl.when(woken & (pl.col("missed") == 0)).then(pl.lit("info")).otherwise(pl.lit("warning"))
     )
 
 

@@ -8,8 +8,18 @@ from analyze.columns import SEVERITIES
 from analyze.report import Report
 
 #: The last four columns are residency in ms: how long taken items had waited.
-CONTAINER_HEADER = ("container", "added", "taken", "stranded", "failed", "order",
-                    "min", "p50", "p95", "max")
+CONTAINER_HEADER = (
+    "container",
+    "added",
+    "taken",
+    "stranded",
+    "failed",
+    "order",
+    "min",
+    "p50",
+    "p95",
+    "max",
+)
 CONTAINER_CAPTION = "residency of taken items in ms: min, p50, p95, max"
 THREAD_HEADER = ("thread", "waits", "blocked s")
 
@@ -60,11 +70,17 @@ def header_facts(report: Report) -> list[str]:
 def container_rows(report: Report) -> list[tuple[str, ...]]:
     return [
         (
-            row["obj"], number(row["added"]), number(row["taken"]), number(row["stranded"]),
-            number(row["failed_takes"]), number(row["order"]),
+            row["obj"],
+            number(row["added"]),
+            number(row["taken"]),
+            number(row["stranded"]),
+            number(row["failed_takes"]),
+            number(row["order"]),
             # 0.1 ms is as fine as a person reads residency; JSON has it all.
-            number(row["residency_min_ms"], 1), number(row["residency_p50_ms"], 1),
-            number(row["residency_p95_ms"], 1), number(row["residency_max_ms"], 1),
+            number(row["residency_min_ms"], 1),
+            number(row["residency_p50_ms"], 1),
+            number(row["residency_p95_ms"], 1),
+            number(row["residency_max_ms"], 1),
         )
         for row in report.containers.iter_rows(named=True)
     ]

@@ -33,8 +33,16 @@ def render_markdown(report: Report) -> str:
         multi = len(report.trace.files) > 1
         header = ["time (s)", "severity", "kind", "thread", "object", "site", "message"]
         rows = [
-            [f"{f['ts_s']:.3f}", f["severity"], f["kind"], f["thread"], f["obj"],
-             f["site"] or "", f["message"]] + ([f["file"]] if multi else [])
+            [
+                f"{f['ts_s']:.3f}",
+                f["severity"],
+                f["kind"],
+                f["thread"],
+                f["obj"],
+                f["site"] or "",
+                f["message"],
+            ]
+            + ([f["file"]] if multi else [])
             for f in report.findings.iter_rows(named=True)
         ]
         out.extend(["", "### Findings", "", *_table(header + (["file"] if multi else []), rows)])

@@ -69,10 +69,19 @@ def _findings(report: Report) -> list[str]:
 
 
 def _wrap(text: str, *, indent: str, first: str = "") -> str:
-    return "\n".join(
-        textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=indent,
-                      break_on_hyphens=False, break_long_words=False)
-    ) or first.rstrip()
+    return (
+        "\n".join(
+            textwrap.wrap(
+                text,
+                WIDTH,
+                initial_indent=first,
+                subsequent_indent=indent,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+        )
+        or first.rstrip()
+    )
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -25,8 +25,7 @@ def write_trace(tmp_path: Path) -> WriteTrace:
     """Write a Recorder (ended with trace.end unless end=False) and return its path."""
     counter = iter(range(1000))
 
-    def write(rec: Recorder, *, end: bool = True, name: str | None = None,
-              tail: str = "") -> Path:
+    def write(rec: Recorder, *, end: bool = True, name: str | None = None, tail: str = "") -> Path:
         if end and rec.lines[-1]["event"] != schema.TRACE_END:
             rec.end()
         path = tmp_path / (name or f"run{next(counter)}.jsonl")
@@ -44,4 +43,3 @@ def report_of(write_trace: WriteTrace) -> Callable[..., Report]:
         return build_report(load_traces([write_trace(r, end=end) for r in recs]))
 
     return build
-

@@ -60,18 +60,32 @@ def test_json_contract(trace: Path) -> None:
     assert {"files", "events", "duration_s", "complete", "warnings"} <= set(data["trace"])
     assert data["trace"]["files"] == [str(trace)]
     assert data["counts"] == {
-        "lost-signal": 1, "unwaited-signal": 1, "cleared-wait": 0, "stranded-item": 1,
-        "hang": 0, "failed-take": 0, "thread-exception": 0,
+        "lost-signal": 1,
+        "unwaited-signal": 1,
+        "cleared-wait": 0,
+        "stranded-item": 1,
+        "hang": 0,
+        "failed-take": 0,
+        "thread-exception": 0,
     }
     assert data["findings"][0] == {
-        "kind": "lost-signal", "severity": "error", "ts_s": 0.001, "thread": "Thread-1",
-        "object": "ready", "site": "cook.py:40",
+        "kind": "lost-signal",
+        "severity": "error",
+        "ts_s": 0.001,
+        "thread": "Thread-1",
+        "object": "ready",
+        "site": "cook.py:40",
         "message": "set() reached no waiter; Thread-2 cleared the flag 1.0 ms later"
         " (cook.py:52) before any wait() saw it",
-        "file": str(trace), "seq": 1,
+        "file": str(trace),
+        "seq": 1,
     }
     assert data["containers"]["jobs"] == {
-        "added": 1, "taken": 0, "discarded": 0, "stranded": 1, "failed_takes": 0,
+        "added": 1,
+        "taken": 0,
+        "discarded": 0,
+        "stranded": 1,
+        "failed_takes": 0,
         "order": None,
         "residency_ms": {"min": None, "p50": None, "p95": None, "max": None},
     }
@@ -82,7 +96,9 @@ def test_text_report(trace: Path) -> None:
     """The text report, exactly: header, summary, findings by kind, then the tables."""
     result = run("report", trace)
     assert result.exit_code == 0
-    assert result.stdout == f"""\
+    assert (
+        result.stdout
+        == f"""\
 synctrace report: {trace}
 started 2026-11-26 03:40:00 UTC · 0.005 s recorded · 6 events · complete
 
@@ -114,6 +130,7 @@ Threads
   Thread-1      0      0.000
   Thread-2      0      0.000
 """
+    )
 
 
 def test_text_fits_80_columns_and_caps_each_kind(write_trace: WriteTrace) -> None:
@@ -219,9 +236,7 @@ def _missing(path: Path) -> str:
     return f"{path}: no such file"
 
 
-@pytest.mark.parametrize(
-    "spoil", [_not_json, _not_start, _version, _no_thread, _empty, _missing]
-)
+@pytest.mark.parametrize("spoil", [_not_json, _not_start, _version, _no_thread, _empty, _missing])
 def test_bad_input_is_one_line_and_exit_2(trace: Path, spoil: Callable[[Path], str]) -> None:
     """Unusable input exits 2 with one line on stderr naming the file (and line), no traceback."""
     expected = spoil(trace)

@@ -25,8 +25,12 @@ def row(report: Report, obj: str = "jobs") -> dict[str, object]:
 def order_of(report_of: ReportOf, *moves: tuple[str, int]) -> object:
     """The order of a container after ``moves``: ("add", item), ("insert", item), ("take", item)."""
     rec = Recorder()
-    events = {"add": schema.LIST_APPEND, "insert": schema.LIST_INSERT, "take": schema.LIST_POP,
-              "drop": schema.LIST_CLEAR}
+    events = {
+        "add": schema.LIST_APPEND,
+        "insert": schema.LIST_INSERT,
+        "take": schema.LIST_POP,
+        "drop": schema.LIST_CLEAR,
+    }
     for what, item in moves:
         rec.move(events[what], item)
     return row(report_of(rec))["order"]
@@ -86,9 +90,7 @@ def test_lifo_with_stranded_items_below(recorder: Recorder, report_of: ReportOf)
         recorder.pop(item, thread="consumer")
     report = report_of(recorder)
     facts = row(report)
-    assert (facts["added"], facts["taken"], facts["stranded"], facts["order"]) == (
-        10, 5, 5, "LIFO"
-    )
+    assert (facts["added"], facts["taken"], facts["stranded"], facts["order"]) == (10, 5, 5, "LIFO")
     stranded = found(report, "stranded-item")
     assert [seq for _, _, seq, _, _ in stranded] == [1, 2, 3, 4, 5]
     assert {severity for _, severity, *_ in stranded} == {"warning"}
@@ -101,9 +103,13 @@ def test_same_value_twice_is_two_items(recorder: Recorder, report_of: ReportOf) 
     recorder.pop(1, value="'a'", thread="consumer")
     report = report_of(recorder)
     assert found(report, "stranded-item") == [
-        ("stranded-item", "warning", second, "producer",
-         "item 2 ('a') was added and never taken: it had been there 2.0 ms when the trace"
-         " ended"),
+        (
+            "stranded-item",
+            "warning",
+            second,
+            "producer",
+            "item 2 ('a') was added and never taken: it had been there 2.0 ms when the trace ended",
+        ),
     ]
     assert report.findings["site"].to_list() == ["prod.py:7"]
 
@@ -123,12 +129,25 @@ def test_residency_and_failed_takes(recorder: Recorder, report_of: ReportOf) -> 
     recorder.pop(None, error="IndexError")
     expected = pl.DataFrame(
         {
-            "obj": ["jobs"], "added": [3], "taken": [4], "discarded": [0], "stranded": [0],
-            "failed_takes": [2], "order": ["mixed"], "residency_min_ms": [1.0],
-            "residency_p50_ms": [10.0], "residency_p95_ms": [27.1], "residency_max_ms": [29.0],
+            "obj": ["jobs"],
+            "added": [3],
+            "taken": [4],
+            "discarded": [0],
+            "stranded": [0],
+            "failed_takes": [2],
+            "order": ["mixed"],
+            "residency_min_ms": [1.0],
+            "residency_p50_ms": [10.0],
+            "residency_p95_ms": [27.1],
+            "residency_max_ms": [29.0],
         },
-        schema_overrides={"added": pl.UInt32, "taken": pl.UInt32, "discarded": pl.UInt32,
-                          "stranded": pl.UInt32, "failed_takes": pl.UInt32},
+        schema_overrides={
+            "added": pl.UInt32,
+            "taken": pl.UInt32,
+            "discarded": pl.UInt32,
+            "stranded": pl.UInt32,
+            "failed_takes": pl.UInt32,
+        },
     )
     assert_frame_equal(report_of(recorder).containers, expected)
 
@@ -143,16 +162,12 @@ def test_containers_aggregate_by_name_across_runs(report_of: ReportOf) -> None:
     lifo.pop(2)
     report = report_of(fifo, lifo)
     facts = row(report)
-    assert (facts["added"], facts["taken"], facts["stranded"], facts["order"]) == (
-        4, 2, 2, "mixed"
-    )
+    assert (facts["added"], facts["taken"], facts["stranded"], facts["order"]) == (4, 2, 2, "mixed")
     assert report.findings.select("run", "seq").rows() == [(0, 2), (1, 1)]
 
 
 @pytest.mark.parametrize("other_run", ["fifo", "none"])
-def test_a_run_without_takes_does_not_change_the_order(
-    report_of: ReportOf, other_run: str
-) -> None:
+def test_a_run_without_takes_does_not_change_the_order(report_of: ReportOf, other_run: str) -> None:
     """A run that took nothing from a container adds no evidence about its order."""
     first, second = Recorder(), Recorder()
     first.append(1)

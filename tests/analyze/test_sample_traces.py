@@ -13,8 +13,7 @@ TRACES = Path(__file__).resolve().parents[2] / "traces"
 
 
 def report(name: str, *options: str) -> tuple[int, dict[str, object]]:
-    result = CliRunner().invoke(main, ["report", str(TRACES / name), "--format", "json",
-                                       *options])
+    result = CliRunner().invoke(main, ["report", str(TRACES / name), "--format", "json", *options])
     return result.exit_code, json.loads(result.stdout)
 
 

@@ -30,9 +30,14 @@ def test_set_then_clear_with_nobody_looking_is_lost(
     recorder.clear(thread="Thread-2", site="cook.py:52", after=20_000)
     report = report_of(recorder)
     assert found(report) == [
-        ("lost-signal", "error", seq, "Thread-1",
-         "set() reached no waiter; Thread-2 cleared the flag 0.02 ms later (cook.py:52)"
-         " before any wait() saw it"),
+        (
+            "lost-signal",
+            "error",
+            seq,
+            "Thread-1",
+            "set() reached no waiter; Thread-2 cleared the flag 0.02 ms later (cook.py:52)"
+            " before any wait() saw it",
+        ),
     ]
     assert report.counts["lost-signal"] == 1
     assert report.findings["site"].to_list() == ["cook.py:40"]
@@ -42,9 +47,14 @@ def test_set_that_stays_set_is_unwaited(recorder: Recorder, report_of: ReportOf)
     """A set() nobody waited for and nobody cleared is only an unwaited-signal (info)."""
     seq = recorder.set(thread="Thread-1")
     assert found(report_of(recorder)) == [
-        ("unwaited-signal", "info", seq, "Thread-1",
-         "set() reached no waiter; the flag was still set when the trace ended and no wait()"
-         " or is_set() had looked at it"),
+        (
+            "unwaited-signal",
+            "info",
+            seq,
+            "Thread-1",
+            "set() reached no waiter; the flag was still set when the trace ended and no wait()"
+            " or is_set() had looked at it",
+        ),
     ]
 
 
@@ -57,8 +67,13 @@ def test_wait_that_sees_the_flag_before_the_clear_saves_it(
     recorder.woke(begin, thread="Thread-2")
     recorder.clear(thread="Thread-2")
     assert found(report_of(recorder)) == [
-        ("unwaited-signal", "info", seq, "Thread-1",
-         "set() reached no waiter; Thread-2's wait() saw the flag 1.0 ms later (cook.py:9)"),
+        (
+            "unwaited-signal",
+            "info",
+            seq,
+            "Thread-1",
+            "set() reached no waiter; Thread-2's wait() saw the flag 1.0 ms later (cook.py:9)",
+        ),
     ]
 
 
@@ -68,8 +83,13 @@ def test_is_set_counts_as_seeing_the_flag(recorder: Recorder, report_of: ReportO
     recorder.is_set(thread="Thread-3", site="poll.py:3", after=2_000_000)
     recorder.clear(thread="Thread-3")
     assert found(report_of(recorder)) == [
-        ("unwaited-signal", "info", seq, "Thread-1",
-         "set() reached no waiter; Thread-3's is_set() saw the flag 2.0 ms later (poll.py:3)"),
+        (
+            "unwaited-signal",
+            "info",
+            seq,
+            "Thread-1",
+            "set() reached no waiter; Thread-3's is_set() saw the flag 2.0 ms later (poll.py:3)",
+        ),
     ]
 
 

@@ -19,13 +19,25 @@ def test_waits_and_blocked_time(recorder: Recorder, report_of: ReportOf) -> None
     begin = recorder.wait(thread="Thread-1")
     recorder.woke(begin, thread="Thread-1", after=3_000_000)  # blocked 3 ms
     begin = recorder.op(schema.COND_WAIT_BEGIN, "cv", thread="Thread-1", timeout=None)
-    recorder.op(schema.COND_WAIT_END, "cv", thread="Thread-1", begin_seq=begin, result=True,
-                timed_out=False, woken_by=None, error=None, after=2_000_000)  # 2 ms
+    recorder.op(
+        schema.COND_WAIT_END,
+        "cv",
+        thread="Thread-1",
+        begin_seq=begin,
+        result=True,
+        timed_out=False,
+        woken_by=None,
+        error=None,
+        after=2_000_000,
+    )  # 2 ms
     recorder.wait(thread="Thread-2")  # never ends: 3 lines, 3 ms, before trace.end
     recorder.set(waiters=0, thread="Thread-3")
     expected = pl.DataFrame(
-        {"thread": ["MainThread", "Thread-1", "Thread-2", "Thread-3"],
-         "waits": [0, 2, 1, 0], "blocked_s": [0.0, 0.005, 0.003, 0.0]},
+        {
+            "thread": ["MainThread", "Thread-1", "Thread-2", "Thread-3"],
+            "waits": [0, 2, 1, 0],
+            "blocked_s": [0.0, 0.005, 0.003, 0.0],
+        },
         schema_overrides={"waits": pl.UInt32},
     )
     recorder.line(schema.THREAD_END, thread="MainThread")

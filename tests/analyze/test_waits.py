@@ -19,8 +19,13 @@ def test_woken_wait_is_info(recorder: Recorder, report_of: ReportOf) -> None:
     recorder.woke(begin, thread="Thread-2", woken_by=waker)
     report = report_of(recorder)
     assert found(report) == [
-        ("cleared-wait", "info", begin, "Thread-2",
-         PREFIX + "woken by Thread-1's set() at 0.501 s (cook.py:40)"),
+        (
+            "cleared-wait",
+            "info",
+            begin,
+            "Thread-2",
+            PREFIX + "woken by Thread-1's set() at 0.501 s (cook.py:40)",
+        ),
     ]
     assert report.counts["cleared-wait"] == 1
 
@@ -38,8 +43,13 @@ def test_wait_that_never_ends_is_warning(recorder: Recorder, report_of: ReportOf
     """A begin with no end line was still blocked at the end of the trace."""
     begin = recorder.wait(thread="Thread-2")
     assert found(report_of(recorder)) == [
-        ("cleared-wait", "warning", begin, "Thread-2",
-         PREFIX + "never: still blocked when the trace ended"),
+        (
+            "cleared-wait",
+            "warning",
+            begin,
+            "Thread-2",
+            PREFIX + "never: still blocked when the trace ended",
+        ),
     ]
 
 
@@ -48,8 +58,13 @@ def test_interrupted_wait_is_warning(recorder: Recorder, report_of: ReportOf) ->
     begin = recorder.wait(thread="MainThread")
     recorder.woke(begin, result=False, error="KeyboardInterrupt", after=2_000_000_000)
     assert found(report_of(recorder)) == [
-        ("cleared-wait", "warning", begin, "MainThread",
-         PREFIX + "interrupted by KeyboardInterrupt after 2.0 s"),
+        (
+            "cleared-wait",
+            "warning",
+            begin,
+            "MainThread",
+            PREFIX + "interrupted by KeyboardInterrupt after 2.0 s",
+        ),
     ]
 
 
@@ -79,12 +94,22 @@ def test_missed_signals_count_lost_sets_since_the_last_wake(
     second = recorder.wait(thread="Thread-2")
     waits = found(report_of(recorder), "cleared-wait")
     assert waits == [
-        ("cleared-wait", "warning", first, "Thread-2",
-         PREFIX + "woken by Thread-1's set() at 0.004 s (app.py:1); missed 1 signal,"
-         " lost before this wait"),
-        ("cleared-wait", "warning", second, "Thread-2",
-         PREFIX + "never: still blocked when the trace ended; missed 2 signals,"
-         " lost since this thread last woke from it"),
+        (
+            "cleared-wait",
+            "warning",
+            first,
+            "Thread-2",
+            PREFIX + "woken by Thread-1's set() at 0.004 s (app.py:1); missed 1 signal,"
+            " lost before this wait",
+        ),
+        (
+            "cleared-wait",
+            "warning",
+            second,
+            "Thread-2",
+            PREFIX + "never: still blocked when the trace ended; missed 2 signals,"
+            " lost since this thread last woke from it",
+        ),
     ]
 
 
@@ -100,6 +125,11 @@ def test_other_threads_wakes_do_not_reset_the_count(
     recorder.woke(begin, thread="Thread-2", result=False, timed_out=True)
     waits = found(report_of(recorder), "cleared-wait")
     assert waits == [
-        ("cleared-wait", "warning", begin, "Thread-2",
-         PREFIX + "timed out after 0.001 s; missed 1 signal, lost before this wait"),
+        (
+            "cleared-wait",
+            "warning",
+            begin,
+            "Thread-2",
+            PREFIX + "timed out after 0.001 s; missed 1 signal, lost before this wait",
+        ),
     ]

@@ -24,31 +24,51 @@ class Recorder:
         self.lines: list[dict[str, Any]] = []
         self.ts = START_TS
         self.line(
-            schema.TRACE_START, schema="synctrace/1", run_id="ab12", pid=1, host="h",
-            python="3.11.7", argv=["x.py"], wall_time="2026-11-26T03:40:00.000000+00:00",
+            schema.TRACE_START,
+            schema="synctrace/1",
+            run_id="ab12",
+            pid=1,
+            host="h",
+            python="3.11.7",
+            argv=["x.py"],
+            wall_time="2026-11-26T03:40:00.000000+00:00",
         )
 
-    def line(self, event: str, *, thread: str = "MainThread", after: int = STEP_NS,
-             **fields: Any) -> int:
+    def line(
+        self, event: str, *, thread: str = "MainThread", after: int = STEP_NS, **fields: Any
+    ) -> int:
         """Write one line ``after`` ns after the previous one."""
         if self.lines:
             self.ts += after
         seq = len(self.lines)
         ident = 100 + int(thread.rsplit("-", 1)[-1]) if "-" in thread else 1
         self.lines.append(
-            {"event": event, "ts": self.ts, "seq": seq, "thread": thread, "thread_id": ident,
-             **fields}
+            {
+                "event": event,
+                "ts": self.ts,
+                "seq": seq,
+                "thread": thread,
+                "thread_id": ident,
+                **fields,
+            }
         )
         return seq
 
-    def op(self, event: str, obj: str, *, thread: str = "MainThread", site: str = "app.py:1",
-           after: int = STEP_NS, **fields: Any) -> int:
+    def op(
+        self,
+        event: str,
+        obj: str,
+        *,
+        thread: str = "MainThread",
+        site: str = "app.py:1",
+        after: int = STEP_NS,
+        **fields: Any,
+    ) -> int:
         """Write one operation line on ``obj``."""
         return self.line(event, thread=thread, after=after, obj=obj, site=site, **fields)
 
     # --- Event ---
-    def set(self, obj: str = "ready", *, waiters: int = 0, flag: bool = False,
-            **kw: Any) -> int:
+    def set(self, obj: str = "ready", *, waiters: int = 0, flag: bool = False, **kw: Any) -> int:
         return self.op(schema.EVENT_SET, obj, waiters=waiters, flag=flag, **kw)
 
     def clear(self, obj: str = "ready", *, flag: bool = True, **kw: Any) -> int:
@@ -57,19 +77,44 @@ class Recorder:
     def is_set(self, obj: str = "ready", **kw: Any) -> int:
         return self.op(schema.EVENT_IS_SET, obj, result=True, **kw)
 
-    def wait(self, obj: str = "ready", *, flag: bool = False, timeout: float | None = None,
-             **kw: Any) -> int:
+    def wait(
+        self, obj: str = "ready", *, flag: bool = False, timeout: float | None = None, **kw: Any
+    ) -> int:
         return self.op(schema.EVENT_WAIT_BEGIN, obj, flag=flag, timeout=timeout, **kw)
 
-    def woke(self, begin: int, obj: str = "ready", *, result: bool = True,
-             timed_out: bool = False, woken_by: int | None = None, error: str | None = None,
-             **kw: Any) -> int:
-        return self.op(schema.EVENT_WAIT_END, obj, begin_seq=begin, result=result,
-                       timed_out=timed_out, woken_by=woken_by, error=error, **kw)
+    def woke(
+        self,
+        begin: int,
+        obj: str = "ready",
+        *,
+        result: bool = True,
+        timed_out: bool = False,
+        woken_by: int | None = None,
+        error: str | None = None,
+        **kw: Any,
+    ) -> int:
+        return self.op(
+            schema.EVENT_WAIT_END,
+            obj,
+            begin_seq=begin,
+            result=result,
+            timed_out=timed_out,
+            woken_by=woken_by,
+            error=error,
+            **kw,
+        )
 
     # --- List ---
-    def move(self, event: str, item: int | None, obj: str = "jobs", *, value: str = "'x'",
-             error: str | None = None, **kw: Any) -> int:
+    def move(
+        self,
+        event: str,
+        item: int | None,
+        obj: str = "jobs",
+        *,
+        value: str = "'x'",
+        error: str | None = None,
+        **kw: Any,
+    ) -> int:
         return self.op(event, obj, item=item, index=0, depth=0, value=value, error=error, **kw)
 
     def append(self, item: int, obj: str = "jobs", **kw: Any) -> int:
@@ -80,8 +125,14 @@ class Recorder:
 
     def end(self, **fields: Any) -> int:
         written = len(self.lines)
-        values = {"reason": "completed", "detail": None, "exit_code": None,
-                  "events_written": written, "events_dropped": 0, "blocked": []}
+        values = {
+            "reason": "completed",
+            "detail": None,
+            "exit_code": None,
+            "events_written": written,
+            "events_dropped": 0,
+            "blocked": [],
+        }
         return self.line(schema.TRACE_END, **{**values, **fields})
 
     def text(self) -> str:
