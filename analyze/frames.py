@@ -46,17 +46,34 @@ def item_lines(events: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def seconds(ns: pl.Expr) -> pl.Expr:
-    """A duration in ns as text in seconds, e.g. ``1.234``."""
+    """A time since the trace's start in ns as text in seconds, e.g. ``1.234``."""
     return (ns / NS_PER_S).round(3).cast(pl.String)
 
 
 def duration(ns: pl.Expr) -> pl.Expr:
-    """A duration in ns as short text: ``0.02 ms`` below a second, ``1.234 s`` above."""
-    return (
-        pl.when(ns < NS_PER_S)
-        .then(pl.format("{} ms", (ns / NS_PER_MS).round(3).cast(pl.String)))
-        .otherwise(pl.format("{} s", seconds(ns)))
+    """A duration in ns as text: ``1.26 s``, ``452 ms``, ``0.02 ms``, ``2 s``.
+
+    Three significant digits (but never coarser than whole seconds), in
+    seconds from one second up and in ms below, without trailing zeros.
+    Integer arithmetic throughout, so no float ever prints as ``1e-05``.
+    """
+    digits = ns.cast(pl.String).str.len_chars().cast(pl.Int64)
+    keep = pl.min_horizontal(
+        pl.lit(10, pl.Int64).pow((digits - 3).clip(lower_bound=0)), pl.lit(NS_PER_S, pl.Int64)
     )
+    rounded = (ns + keep // 2) // keep * keep
+
+    def shown(scale: int, unit: str) -> pl.Expr:
+        places = len(str(scale)) - 1
+        fraction = (rounded % scale).cast(pl.String).str.zfill(places).str.strip_chars_end("0")
+        whole = (rounded // scale).cast(pl.String)
+        return (
+            pl.when(fraction == "")
+            .then(pl.format("{} {}", whole, pl.lit(unit)))
+            .otherwise(pl.format("{}.{} {}", whole, fraction, pl.lit(unit)))
+        )
+
+    return pl.when(rounded >= NS_PER_S).then(shown(NS_PER_S, "s")).otherwise(shown(NS_PER_MS, "ms"))
 
 
 def finding(kind: str, severity: pl.Expr | str, message: pl.Expr) -> list[pl.Expr]:

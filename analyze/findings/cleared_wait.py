@@ -8,7 +8,7 @@ import polars as pl
 
 from analyze.columns import RUN
 from analyze.findings._signals import unheard_sets
-from analyze.frames import lines_of, run_bounds, seconds
+from analyze.frames import duration, lines_of, run_bounds, seconds
 from synctrace import schema
 
 KIND: Final = "cleared-wait"
@@ -118,14 +118,14 @@ def _severity() -> pl.Expr:
 
 
 def _message() -> pl.Expr:
-    waited = seconds(pl.col("end_ts") - pl.col("ts"))
+    waited = duration(pl.col("end_ts") - pl.col("ts"))
     ending = (
         pl.when(pl.col("end_ts").is_null())
         .then(pl.lit("never: still blocked when the trace ended"))
         .when(pl.col("error").is_not_null())
-        .then(pl.format("interrupted by {} after {} s", pl.col("error"), waited))
+        .then(pl.format("interrupted by {} after {}", pl.col("error"), waited))
         .when(pl.col("timed_out").fill_null(False) | ~pl.col("result").fill_null(True))
-        .then(pl.format("timed out after {} s", waited))
+        .then(pl.format("timed out after {}", waited))
         .when(pl.col("waker_thread").is_not_null())
         .then(
             pl.format(
@@ -135,7 +135,7 @@ def _message() -> pl.Expr:
                 pl.col("waker_site").fill_null("?"),
             )
         )
-        .otherwise(pl.format("returned true after {} s", waited))
+        .otherwise(pl.format("returned true after {}", waited))
     )
     since = (
         pl.when(pl.col("woke_before"))

@@ -75,7 +75,7 @@ def test_json_contract(trace: Path) -> None:
         "thread": "Thread-1",
         "object": "ready",
         "site": "cook.py:40",
-        "message": "set() reached no waiter; Thread-2 cleared the flag 1.0 ms later"
+        "message": "set() reached no waiter; Thread-2 cleared the flag 1 ms later"
         " (cook.py:52) before any wait() saw it",
         "file": str(trace),
         "seq": 1,
@@ -108,7 +108,7 @@ lost-signal 1, unwaited-signal 1, cleared-wait 0, stranded-item 1, hang 0,
 
 lost-signal (1)
   0.001 s  error   lost-signal  Thread-1 · ready · cook.py:40
-    set() reached no waiter; Thread-2 cleared the flag 1.0 ms later (cook.py:52)
+    set() reached no waiter; Thread-2 cleared the flag 1 ms later (cook.py:52)
     before any wait() saw it
 
 unwaited-signal (1)
@@ -118,7 +118,7 @@ unwaited-signal (1)
 
 stranded-item (1)
   0.003 s  warning stranded-item  Thread-1 · jobs · cook.py:60
-    item 1 ('x') was added and never taken: it had been there 2.0 ms when the
+    item 1 ('x') was added and never taken: it had been there 2 ms when the
     trace ended
 
 Containers (residency of taken items in ms: min, p50, p95, max)
@@ -152,7 +152,7 @@ def test_markdown_report(trace: Path) -> None:
     assert "**3 findings:** 1 error, 1 warning, 1 info" in out
     assert (
         "| 0.001 | error | lost-signal | Thread-1 | ready | cook.py:40 | set() reached no"
-        " waiter; Thread-2 cleared the flag 1.0 ms later (cook.py:52) before any wait() saw it |"
+        " waiter; Thread-2 cleared the flag 1 ms later (cook.py:52) before any wait() saw it |"
     ) in out
     assert "### Containers" in out
     assert "### Threads" in out

@@ -108,7 +108,7 @@ def test_same_value_twice_is_two_items(recorder: Recorder, report_of: ReportOf) 
             "warning",
             second,
             "producer",
-            "item 2 ('a') was added and never taken: it had been there 2.0 ms when the trace ended",
+            "item 2 ('a') was added and never taken: it had been there 2 ms when the trace ended",
         ),
     ]
     assert report.findings["site"].to_list() == ["prod.py:7"]

@@ -72,7 +72,7 @@ def test_wait_that_sees_the_flag_before_the_clear_saves_it(
             "info",
             seq,
             "Thread-1",
-            "set() reached no waiter; Thread-2's wait() saw the flag 1.0 ms later (cook.py:9)",
+            "set() reached no waiter; Thread-2's wait() saw the flag 1 ms later (cook.py:9)",
         ),
     ]
 
@@ -88,7 +88,7 @@ def test_is_set_counts_as_seeing_the_flag(recorder: Recorder, report_of: ReportO
             "info",
             seq,
             "Thread-1",
-            "set() reached no waiter; Thread-3's is_set() saw the flag 2.0 ms later (poll.py:3)",
+            "set() reached no waiter; Thread-3's is_set() saw the flag 2 ms later (poll.py:3)",
         ),
     ]
 

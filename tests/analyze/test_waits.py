@@ -35,7 +35,7 @@ def test_timed_out_wait_is_warning(recorder: Recorder, report_of: ReportOf) -> N
     begin = recorder.wait(thread="Thread-2", timeout=0.25)
     recorder.woke(begin, thread="Thread-2", result=False, timed_out=True, after=250_000_000)
     assert found(report_of(recorder)) == [
-        ("cleared-wait", "warning", begin, "Thread-2", PREFIX + "timed out after 0.25 s"),
+        ("cleared-wait", "warning", begin, "Thread-2", PREFIX + "timed out after 250 ms"),
     ]
 
 
@@ -63,7 +63,7 @@ def test_interrupted_wait_is_warning(recorder: Recorder, report_of: ReportOf) ->
             "warning",
             begin,
             "MainThread",
-            PREFIX + "interrupted by KeyboardInterrupt after 2.0 s",
+            PREFIX + "interrupted by KeyboardInterrupt after 2 s",
         ),
     ]
 
@@ -130,6 +130,6 @@ def test_other_threads_wakes_do_not_reset_the_count(
             "warning",
             begin,
             "Thread-2",
-            PREFIX + "timed out after 0.001 s; missed 1 signal, lost before this wait",
+            PREFIX + "timed out after 1 ms; missed 1 signal, lost before this wait",
         ),
     ]
