@@ -25,8 +25,17 @@ _DTYPES: Final[dict[type, pl.DataType]] = {
 
 #: Every field a trace line may carry, typed.  Reading with this explicit
 #: schema (rather than inferring) keeps a column's dtype the same whether or
-#: not a given trace happens to contain that event.
-FIELD_SCHEMA: Final = pl.Schema({name: _DTYPES[kind] for name, kind in schema.FIELD_TYPES.items()})
+#: not a given trace happens to contain that event.  trace.end's scalar
+#: fields are read too, so that a detector can see how its run ended without
+#: leaving the lazy frame (its ``blocked`` list is not: the lines say as much).
+FIELD_SCHEMA: Final = pl.Schema(
+    {
+        **{name: _DTYPES[kind] for name, kind in schema.FIELD_TYPES.items()},
+        "reason": pl.String(),
+        "detail": pl.String(),
+        "exit_code": pl.Int64(),
+    }
+)
 
 # --- columns the analyzer adds ------------------------------------------------
 

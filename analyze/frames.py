@@ -30,6 +30,17 @@ def run_bounds(events: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def run_endings(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Per run that has a trace.end: ``end_reason``, ``end_detail`` and ``end_exit_code``.
+
+    A run missing here is incomplete: killed, or still running.  (The names
+    differ from the line's own so that joining this onto lines is unambiguous.)
+    """
+    return lines_of(events, {schema.TRACE_END}).select(
+        RUN, *(pl.col(c).alias(f"end_{c}") for c in ("reason", "detail", "exit_code"))
+    )
+
+
 def item_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     """Container lines that moved an item, with ``delta`` +1 (added) or -1 (left)."""
     moves = schema.CONTAINER_ADDS | schema.CONTAINER_TAKES | schema.CONTAINER_DISCARDS

@@ -14,7 +14,7 @@ from typing import Final
 
 import polars as pl
 
-from analyze.findings import cleared_wait, lost_signal, stranded_item, unwaited_signal
+from analyze.findings import cleared_wait, hang, lost_signal, stranded_item, unwaited_signal
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,13 @@ DETECTORS: Final[tuple[Detector, ...]] = (
     Detector(unwaited_signal.KIND, unwaited_signal.detect),
     Detector(cleared_wait.KIND, cleared_wait.detect),
     Detector(stranded_item.KIND, stranded_item.detect),
+    Detector(hang.KIND, hang.detect),
 )
 
 #: Kinds the report already counts (as 0) so that CI scripts can rely on
 #: their keys; a detector for each is planned.  Moving one into DETECTORS
 #: needs no change here: counts take the union, in this order.
-PLANNED_KINDS: Final = ("hang", "failed-take", "thread-exception")
+PLANNED_KINDS: Final = ("failed-take", "thread-exception")
 
 #: Every kind a report counts, in the order reports list them.
 KINDS: Final = tuple(dict.fromkeys([d.kind for d in DETECTORS] + list(PLANNED_KINDS)))

@@ -40,9 +40,9 @@ def test_timed_out_wait_is_warning(recorder: Recorder, report_of: ReportOf) -> N
 
 
 def test_wait_that_never_ends_is_warning(recorder: Recorder, report_of: ReportOf) -> None:
-    """A begin with no end line was still blocked at the end of the trace."""
+    """A begin with no end line was still blocked at the end of the trace (and is a hang too)."""
     begin = recorder.wait(thread="Thread-2")
-    assert found(report_of(recorder)) == [
+    assert found(report_of(recorder), "cleared-wait") == [
         (
             "cleared-wait",
             "warning",

@@ -113,15 +113,53 @@ class Recorder:
         *,
         value: str = "'x'",
         error: str | None = None,
+        index: int | None = 0,
         **kw: Any,
     ) -> int:
-        return self.op(event, obj, item=item, index=0, depth=0, value=value, error=error, **kw)
+        return self.op(event, obj, item=item, index=index, depth=0, value=value, error=error, **kw)
 
     def append(self, item: int, obj: str = "jobs", **kw: Any) -> int:
         return self.move(schema.LIST_APPEND, item, obj, **kw)
 
     def pop(self, item: int | None, obj: str = "jobs", **kw: Any) -> int:
         return self.move(schema.LIST_POP, item, obj, **kw)
+
+    # --- queue ---
+    def put(self, item: int, obj: str = "q", **kw: Any) -> int:
+        return self.move(schema.QUEUE_PUT, item, obj, **kw)
+
+    def get(self, item: int | None, obj: str = "q", **kw: Any) -> int:
+        return self.move(schema.QUEUE_GET, item, obj, **kw)
+
+    # --- any blocking operation ---
+    def begin(self, event: str, obj: str, **kw: Any) -> int:
+        """A blocking operation's begin line (``event`` is a key of schema.BLOCKING)."""
+        return self.op(event, obj, **kw)
+
+    def finish(self, begin: int, **kw: Any) -> int:
+        """The end line of the begin at seq ``begin``, by the same thread on the same object."""
+        line = self.lines[begin]
+        return self.op(
+            schema.BLOCKING[line["event"]],
+            line["obj"],
+            thread=line["thread"],
+            begin_seq=begin,
+            **{"error": None, **kw},
+        )
+
+    # --- threads ---
+    def raised(
+        self, exc_type: str, exc_msg: str = "", *, thread: str, site: str = "app.py:1", **kw: Any
+    ) -> int:
+        """A thread.exception line: ``thread``'s run() raised ``exc_type``."""
+        return self.line(
+            schema.THREAD_EXCEPTION,
+            thread=thread,
+            exc_type=exc_type,
+            exc_msg=exc_msg,
+            site=site,
+            **kw,
+        )
 
     def end(self, **fields: Any) -> int:
         written = len(self.lines)

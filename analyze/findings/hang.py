@@ -1,0 +1,82 @@
+"""Hangs: a blocking call (wait, acquire, join, get, ...) still blocked when the trace ended."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from analyze.columns import RUN
+from analyze.frames import duration, finding, lines_of, run_bounds, run_endings
+from synctrace import schema
+
+KIND: Final = "hang"
+
+#: How each blocking call reads in a message: the call, its preposition and
+#: the kind of object, as in "get() from queue q" or "join() of Thread-2".
+_CALLS: Final[dict[str, tuple[str, str, str]]] = {
+    schema.EVENT_WAIT_BEGIN: ("wait()", "on", "event"),
+    schema.COND_WAIT_BEGIN: ("wait()", "on", "condition"),
+    schema.LOCK_ACQUIRE_BEGIN: ("acquire()", "of", "lock"),
+    schema.SEM_ACQUIRE_BEGIN: ("acquire()", "of", "semaphore"),
+    schema.BARRIER_WAIT_BEGIN: ("wait()", "on", "barrier"),
+    schema.THREAD_JOIN_BEGIN: ("join()", "of", "thread"),
+    schema.QUEUE_PUT_BEGIN: ("put()", "into", "queue"),
+    schema.QUEUE_GET_BEGIN: ("get()", "from", "queue"),
+    schema.QUEUE_JOIN_BEGIN: ("join()", "of", "queue"),
+}
+# Every blocking operation of the format must have words here.
+assert set(_CALLS) == set(schema.BLOCKING), "hang._CALLS is out of step with schema.BLOCKING"
+
+
+def unended(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Every blocking begin line that no matching end line answers."""
+    begins = lines_of(events, schema.BLOCKING).with_columns(
+        pl.col("event").replace_strict(schema.BLOCKING, return_dtype=pl.String).alias("end")
+    )
+    ends = lines_of(events, schema.BLOCKING.values()).select(
+        RUN, pl.col("begin_seq").alias("seq"), pl.col("event").alias("end")
+    )
+    return begins.join(ends, on=[RUN, "seq", "end"], how="anti")
+
+
+def detect(events: pl.LazyFrame) -> pl.LazyFrame:
+    """A blocking call with no end line: the thread never got past it (deadlock, lost wake-up)."""
+    hung = (
+        unended(events)
+        .join(run_bounds(events), on=RUN, how="left")
+        .join(run_endings(events), on=RUN, how="left")
+        .sort(RUN, "seq")
+    )
+    return hung.select(finding(KIND, "error", _message()))
+
+
+def _message() -> pl.Expr:
+    def word(part: int) -> pl.Expr:
+        words = {begin: call[part] for begin, call in _CALLS.items()}
+        return pl.col("event").replace_strict(words, return_dtype=pl.String)
+
+    # "wait() on event ready", but "wait() on event" when the object is
+    # called "event", and "join() of Thread-2" rather than "of thread Thread-2".
+    named = pl.col("obj").str.to_lowercase().str.starts_with(word(2))
+    target = (
+        pl.when(named).then(pl.col("obj")).otherwise(pl.format("{} {}", word(2), pl.col("obj")))
+    )
+    incomplete = (
+        pl.when(pl.col("end_reason").is_null())
+        .then(
+            pl.lit(
+                "; the trace has no trace.end, so the run may have been killed and its last"
+                " ~0.1 s of lines may be missing"
+            )
+        )
+        .otherwise(pl.lit(""))
+    )
+    return pl.format(
+        "{} {} {} never returned: blocked for {} when the trace ended{}",
+        word(0),
+        word(1),
+        target,
+        duration(pl.col("end_ts") - pl.col("ts")),
+        incomplete,
+    )
