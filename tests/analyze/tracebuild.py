@@ -114,9 +114,12 @@ class Recorder:
         value: str = "'x'",
         error: str | None = None,
         index: int | None = 0,
+        depth: int = 0,
         **kw: Any,
     ) -> int:
-        return self.op(event, obj, item=item, index=index, depth=0, value=value, error=error, **kw)
+        return self.op(
+            event, obj, item=item, index=index, depth=depth, value=value, error=error, **kw
+        )
 
     def append(self, item: int, obj: str = "jobs", **kw: Any) -> int:
         return self.move(schema.LIST_APPEND, item, obj, **kw)

@@ -1,0 +1,31 @@
+"""Thread exceptions: a thread's ``run()`` ended by an exception nobody caught."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from analyze.columns import RUN
+from analyze.frames import finding, lines_of
+from synctrace import schema
+
+KIND: Final = "thread-exception"
+
+
+def detect(events: pl.LazyFrame) -> pl.LazyFrame:
+    """A thread killed by an exception: its work stops, and whoever waits on it may hang."""
+    message = (
+        pl.when(pl.col("exc_msg").fill_null("") == "")
+        .then(pl.format("the thread ended by an uncaught {}", pl.col("exc_type")))
+        .otherwise(
+            pl.format(
+                "the thread ended by an uncaught {}: {}", pl.col("exc_type"), pl.col("exc_msg")
+            )
+        )
+    )
+    return (
+        lines_of(events, {schema.THREAD_EXCEPTION})
+        .sort(RUN, "seq")
+        .select(finding(KIND, "error", message))
+    )
