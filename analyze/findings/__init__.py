@@ -21,6 +21,7 @@ from analyze.findings import (
     lost_signal,
     stranded_item,
     thread_exception,
+    unheard_notify,
     unwaited_signal,
 )
 
@@ -39,6 +40,7 @@ DETECTORS: Final[tuple[Detector, ...]] = (
     Detector(hang.KIND, hang.detect),
     Detector(failed_take.KIND, failed_take.detect),
     Detector(thread_exception.KIND, thread_exception.detect),
+    Detector(unheard_notify.KIND, unheard_notify.detect),
 )
 
 #: Every kind a report counts (as 0 when none was found), in the order

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from tracebuild import Recorder, found
 
 from analyze import Report
+from synctrace import schema
 
 ReportOf = Callable[..., Report]
 
@@ -118,3 +119,31 @@ def test_runs_do_not_mix(report_of: ReportOf) -> None:
     report = report_of(first, second)
     assert report.counts["lost-signal"] == 0
     assert report.counts["unwaited-signal"] == 1
+
+
+def test_notify_with_no_waiter_is_only_info(recorder: Recorder, report_of: ReportOf) -> None:
+    """A notify() or notify_all() that found no waiter is an unheard-notify at info, never more."""
+    one = recorder.op(schema.COND_NOTIFY, "cv", thread="Thread-1", waiters=0, woken=0, all=False)
+    every = recorder.op(schema.COND_NOTIFY, "cv", thread="Thread-1", waiters=0, woken=0, all=True)
+    recorder.op(schema.COND_NOTIFY, "cv", thread="Thread-1", waiters=2, woken=1, all=False)
+    report = report_of(recorder)
+    assert found(report) == [
+        (
+            "unheard-notify",
+            "info",
+            one,
+            "Thread-1",
+            "notify() found no thread waiting, so it woke nobody (fine if waiters check their"
+            " condition before wait())",
+        ),
+        (
+            "unheard-notify",
+            "info",
+            every,
+            "Thread-1",
+            "notify_all() found no thread waiting, so it woke nobody (fine if waiters check their"
+            " condition before wait())",
+        ),
+    ]
+    assert report.counts["unheard-notify"] == 2
+    assert report.worst_severity() == "info"
