@@ -1,4 +1,10 @@
-"""Stranded items: put into a container and still there when the trace ended."""
+"""Stranded items: put into a buffer and still there when the trace ended.
+
+Only containers used as buffers count: a queue (a buffer by nature), or a
+list something was taken from.  A list that was only ever added to, such as
+the ``results`` a program's workers fill and its main thread reads at the
+end, is a collection, and its items are where they belong.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
-from analyze.frames import duration, finding, item_lines, run_bounds
+from analyze.frames import duration, finding, item_lines, lines_of, run_bounds
+from synctrace import schema
 
 KIND: Final = "stranded-item"
 
@@ -17,6 +24,14 @@ def stranded(events: pl.LazyFrame) -> pl.LazyFrame:
     moves = item_lines(events)
     left = moves.filter(pl.col("delta") < 0).select(RUN, "obj", "item")
     return moves.filter(pl.col("delta") > 0).join(left, on=[RUN, "obj", "item"], how="anti")
+
+
+def buffers(events: pl.LazyFrame) -> pl.LazyFrame:
+    """run and obj of every container used as a buffer: a queue, or taken from at least once.
+
+    A take that failed counts: a consumer tried to take from it.
+    """
+    return lines_of(events, schema.CONTAINER_TAKES | {schema.QUEUE_PUT}).select(RUN, "obj").unique()
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:
@@ -29,6 +44,7 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     )
     return (
         stranded(events)
+        .join(buffers(events), on=[RUN, "obj"], how="semi")
         .join(run_bounds(events), on=RUN, how="left")
         .sort(RUN, "seq")
         .select(finding(KIND, "warning", message))

@@ -25,14 +25,14 @@ def lost_and_stranded() -> Recorder:
     rec = Recorder()
     rec.set(thread="Thread-1", site="cook.py:40")
     rec.clear(thread="Thread-2", site="cook.py:52")
-    rec.append(1, thread="Thread-1", site="cook.py:60")
+    rec.put(1, "jobs", thread="Thread-1", site="cook.py:60")
     rec.set("done", thread="Thread-1", site="cook.py:70")
     return rec
 
 
 def only_warnings() -> Recorder:
     rec = Recorder()
-    rec.append(1)
+    rec.put(1, "jobs")
     return rec
 
 
@@ -138,7 +138,7 @@ def test_text_fits_80_columns_and_caps_each_kind(write_trace: WriteTrace) -> Non
     """Text lines stay within 80 columns and each kind lists at most 20 findings."""
     rec = Recorder()
     for item in range(1, 26):
-        rec.append(item, value="'" + "x" * 70 + "'")
+        rec.put(item, "jobs", value="'" + "x" * 70 + "'")
     result = run("report", write_trace(rec))
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80

@@ -114,6 +114,52 @@ def test_same_value_twice_is_two_items(recorder: Recorder, report_of: ReportOf) 
     assert report.findings["site"].to_list() == ["prod.py:7"]
 
 
+def test_list_only_appended_to_strands_nothing(recorder: Recorder, report_of: ReportOf) -> None:
+    """A results list workers append to and nobody takes from is a collection, not a buffer."""
+    for item in range(1, 4):
+        recorder.append(item, "results", thread=f"Thread-{item}")
+    report = report_of(recorder)
+    assert found(report) == []
+    facts = row(report, "results")
+    assert (facts["added"], facts["taken"], facts["stranded"]) == (3, 0, 3)
+
+
+def test_list_with_one_take_strands_the_rest(recorder: Recorder, report_of: ReportOf) -> None:
+    """One pop makes a list a buffer: the two items nobody took are two stranded items."""
+    first = recorder.append(1)
+    second = recorder.append(2)
+    recorder.append(3)
+    recorder.pop(3)
+    assert [(k, s, q) for k, s, q, _, _ in found(report_of(recorder))] == [
+        ("stranded-item", "warning", first),
+        ("stranded-item", "warning", second),
+    ]
+
+
+def test_a_failed_take_makes_a_list_a_buffer(recorder: Recorder, report_of: ReportOf) -> None:
+    """A consumer that tried to take (and failed) shows the list was meant to be drained."""
+    recorder.pop(None, error="IndexError", thread="consumer")
+    added = recorder.append(1, thread="producer")
+    kinds = [(k, q) for k, _, q, _, _ in found(report_of(recorder))]
+    assert kinds == [("failed-take", added - 1), ("stranded-item", added)]
+
+
+def test_queue_with_puts_and_no_gets_strands_them(recorder: Recorder, report_of: ReportOf) -> None:
+    """A queue is a buffer by nature: items put and never got are stranded even with no get."""
+    puts = [recorder.put(item, thread="producer") for item in (1, 2)]
+    assert found(report_of(recorder)) == [
+        (
+            "stranded-item",
+            "warning",
+            seq,
+            "producer",
+            f"item {item} ('x') was added and never taken: it had been there {ms} ms when the"
+            " trace ended",
+        )
+        for item, seq, ms in zip((1, 2), puts, (2, 1), strict=True)
+    ]
+
+
 def test_residency_and_failed_takes(recorder: Recorder, report_of: ReportOf) -> None:
     """Residency is take ts - add ts over taken items; failed takes are counted apart."""
     # Item 1 was in the list before recording began: it has no add line, so
