@@ -254,3 +254,64 @@ def test_order_agrees_with_a_direct_simulation(recorder: Recorder, report_of: Re
     assert {"FIFO", "LIFO", "mixed", None} == set(expected.values())
     got = dict(report_of(recorder).containers.select("obj", "order").iter_rows())
     assert got == expected
+
+
+def queue_order(report_of: ReportOf, puts: int, gets: list[int], **get_fields: object) -> object:
+    """The order of queue "q" after putting items 1..puts and getting ``gets`` in turn."""
+    rec = Recorder()
+    for item in range(1, puts + 1):
+        rec.put(item, thread="producer")
+    for item in gets:
+        rec.get(item, thread="consumer", **get_fields)
+    return row(report_of(rec), "q")["order"]
+
+
+def test_fifo_queue(report_of: ReportOf) -> None:
+    """queue.Queue gets the oldest item first: FIFO."""
+    assert queue_order(report_of, 3, [1, 2, 3]) == "FIFO"
+
+
+def test_lifo_queue(report_of: ReportOf) -> None:
+    """queue.LifoQueue gets the newest item first: LIFO."""
+    assert queue_order(report_of, 3, [3, 2, 1]) == "LIFO"
+
+
+def test_priority_queue_gets_have_no_index(report_of: ReportOf) -> None:
+    """A PriorityQueue get has index null; the order follows the items, neither FIFO nor LIFO."""
+    assert queue_order(report_of, 3, [2, 3, 1], index=None) == "mixed"
+
+
+def test_queue_traffic_failed_gets_and_residency(recorder: Recorder, report_of: ReportOf) -> None:
+    """Puts are adds, gets are takes, failed gets (Empty) count apart, residency is get - put."""
+    recorder.get(None, error="Empty", thread="consumer")
+    recorder.put(1, thread="producer")
+    recorder.put(2, thread="producer", after=3_000_000)
+    recorder.get(1, thread="consumer", after=6_000_000)  # 9 ms after its put
+    recorder.get(2, thread="consumer", after=1_000_000)  # 7 ms
+    recorder.get(None, error="Empty", thread="consumer")
+    recorder.put(3, thread="producer")  # never got: stranded
+    expected = pl.DataFrame(
+        {
+            "obj": ["q"],
+            "added": [3],
+            "taken": [2],
+            "discarded": [0],
+            "stranded": [1],
+            "failed_takes": [2],
+            "order": ["FIFO"],
+            "residency_min_ms": [7.0],
+            "residency_p50_ms": [8.0],
+            "residency_p95_ms": [8.9],
+            "residency_max_ms": [9.0],
+        },
+        schema_overrides={
+            "added": pl.UInt32,
+            "taken": pl.UInt32,
+            "discarded": pl.UInt32,
+            "stranded": pl.UInt32,
+            "failed_takes": pl.UInt32,
+        },
+    )
+    report = report_of(recorder)
+    assert_frame_equal(report.containers, expected)
+    assert report.counts == {**report.counts, "failed-take": 2, "stranded-item": 1}

@@ -52,3 +52,22 @@ def test_threads_aggregate_by_name_across_runs(report_of: ReportOf) -> None:
         rec.woke(begin, thread="worker")
     threads = report_of(*runs).threads
     assert threads.filter(pl.col("thread") == "worker").rows() == [("worker", 2, 0.002)]
+
+
+def test_lock_waits_and_hangs_count_as_blocked(recorder: Recorder, report_of: ReportOf) -> None:
+    """A lock acquire that waited counts to its end; a hung join counts to the trace's last ts."""
+    begin = recorder.begin(schema.LOCK_ACQUIRE_BEGIN, "lock", thread="Thread-1", timeout=None)
+    recorder.finish(begin, result=True, timed_out=False, after=4_000_000)  # 4 ms
+    recorder.op(schema.LOCK_ACQUIRE, "lock", thread="Thread-2", result=True)  # no wait
+    recorder.begin(schema.THREAD_JOIN_BEGIN, "Thread-1", timeout=None)  # never ends
+    recorder.line(schema.THREAD_END, thread="Thread-2", after=6_000_000)
+    # trace.end, 1 ms later, is the last line: the join was blocked for 7 ms.
+    expected = pl.DataFrame(
+        {
+            "thread": ["MainThread", "Thread-1", "Thread-2"],
+            "waits": [1, 1, 0],
+            "blocked_s": [0.007, 0.004, 0.0],
+        },
+        schema_overrides={"waits": pl.UInt32},
+    )
+    assert_frame_equal(report_of(recorder).threads, expected)
