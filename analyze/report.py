@@ -36,6 +36,9 @@ class TraceInfo:
     started: str | None
     #: trace.end ``reason`` per file (None where the file has no trace.end).
     reasons: list[str | None]
+    #: trace.end ``detail`` and ``exit_code`` per file (None where not given).
+    details: list[str | None]
+    exit_codes: list[int | None]
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def build_report(trace: Trace) -> Report:
         warnings=trace.warnings + _count_warnings(trace, per_run),
         started=trace.files[0].start.get("wall_time"),
         reasons=[f.end.get("reason") if f.end else None for f in trace.files],
+        details=[f.end.get("detail") if f.end else None for f in trace.files],
+        exit_codes=[f.end.get("exit_code") if f.end else None for f in trace.files],
     )
     return Report(trace=info, counts=counts, findings=found, containers=boxes, threads=people)
 

@@ -57,14 +57,25 @@ def header_facts(report: Report) -> list[str]:
         facts.append(f"started {info.started.replace('T', ' ')[:19]} UTC")
     facts.append(f"{info.duration_s:.3f} s recorded")
     facts.append(f"{info.events} events")
-    if info.complete:
-        facts.append("complete")
-    else:
-        facts.append("INCOMPLETE (no trace.end)")
-    reasons = sorted({r for r in info.reasons if r and r != "completed"})
-    if reasons:
-        facts.append("end reason: " + ", ".join(reasons))
+    facts.append("complete" if info.complete else "INCOMPLETE (no trace.end)")
     return facts
+
+
+def ending(report: Report) -> str | None:
+    """How the runs ended, unless simply completed: "ended: exit (code 3)".
+
+    Shown after the header facts, joined to the last ("complete") by a comma.
+    """
+    info = report.trace
+    out = []
+    for reason, detail, code in zip(info.reasons, info.details, info.exit_codes, strict=True):
+        if reason is None or reason == "completed":
+            continue
+        more = [detail] if detail else []
+        if reason == "exit" and code is not None:
+            more.append(f"code {code}")
+        out.append(f"{reason} ({', '.join(more)})" if more else reason)
+    return "ended: " + "; ".join(dict.fromkeys(out)) if out else None
 
 
 def container_rows(report: Report) -> list[tuple[str, ...]]:

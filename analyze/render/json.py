@@ -27,6 +27,8 @@ def report_dict(report: Report) -> dict[str, Any]:
             "warnings": info.warnings,
             "started": info.started,
             "reasons": info.reasons,
+            "details": info.details,
+            "exit_codes": info.exit_codes,
         },
         "counts": report.counts,
         "findings": [

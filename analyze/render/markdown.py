@@ -9,6 +9,7 @@ from analyze.render._common import (
     CONTAINER_HEADER,
     THREAD_HEADER,
     container_rows,
+    ending,
     header_facts,
     kind_summary,
     severity_summary,
@@ -20,10 +21,12 @@ from analyze.report import Report
 def render_markdown(report: Report) -> str:
     """Heading, summary, findings table, container and thread tables, trace warnings."""
     files = ", ".join(f"`{f}`" for f in report.trace.files)
+    ended = ending(report)
+    facts = [*header_facts(report), *([ended] if ended else [])]
     out = [
         "## synctrace report",
         "",
-        f"Trace {files}: {', '.join(header_facts(report))}.",
+        f"Trace {files}: {', '.join(facts)}.",
         "",
         f"**{report.findings.height} finding{'' if report.findings.height == 1 else 's'}:**"
         f" {severity_summary(report)} "

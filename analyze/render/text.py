@@ -11,6 +11,7 @@ from analyze.render._common import (
     CONTAINER_HEADER,
     THREAD_HEADER,
     container_rows,
+    ending,
     file_label,
     header_facts,
     kind_summary,
@@ -29,7 +30,7 @@ def render_text(report: Report) -> str:
     """The report as plain text lines at most 80 columns wide (long names aside)."""
     out: list[str] = []
     out.append(_wrap("synctrace report: " + ", ".join(report.trace.files), indent="  "))
-    out.append(_wrap(" · ".join(header_facts(report)), indent="  "))
+    out.extend(_header(report))
     out.extend(_wrap("warning: " + w, indent=_INDENT) for w in report.trace.warnings)
     out.append("")
     total = report.findings.height
@@ -43,6 +44,16 @@ def render_text(report: Report) -> str:
     if report.threads.height:
         out.extend(["", "Threads", *_table(THREAD_HEADER, thread_rows(report))])
     return "\n".join(out) + "\n"
+
+
+def _header(report: Report) -> list[str]:
+    """The header facts, and how the run ended on a line of its own when both do not fit."""
+    facts, ended = " · ".join(header_facts(report)), ending(report)
+    if ended is None:
+        return [_wrap(facts, indent="  ")]
+    if len(facts) + 2 + len(ended) <= WIDTH:
+        return [f"{facts}, {ended}"]
+    return [_wrap(facts + ",", indent="  "), _wrap(ended, indent="  ", first="  ")]
 
 
 def _findings(report: Report) -> list[str]:

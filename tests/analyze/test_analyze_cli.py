@@ -253,3 +253,39 @@ def test_directory_is_bad_input(tmp_path: Path) -> None:
     result = run("report", tmp_path)
     assert result.exit_code == 2
     assert result.stderr == f"Error: {tmp_path}: is a directory, not a trace file\n"
+
+
+@pytest.mark.parametrize(
+    ("fields", "header"),
+    [
+        ({}, ["started 2026-11-26 03:40:00 UTC · 0.002 s recorded · 3 events · complete"]),
+        (
+            {"reason": "stopped", "detail": "the consumers were idle after the producers finished"},
+            [
+                "started 2026-11-26 03:40:00 UTC · 0.002 s recorded · 3 events · complete,",
+                "  ended: stopped (the consumers were idle after the producers finished)",
+            ],
+        ),
+        (
+            {"reason": "exit", "exit_code": 3},
+            [
+                "started 2026-11-26 03:40:00 UTC · 0.002 s recorded · 3 events · complete,",
+                "  ended: exit (code 3)",
+            ],
+        ),
+    ],
+)
+def test_text_header_says_how_the_run_ended(
+    write_trace: WriteTrace, fields: dict[str, object], header: list[str]
+) -> None:
+    """The header gives trace.end's reason with its detail or exit code, wrapped at words."""
+    rec = Recorder()
+    rec.set()
+    rec.end(**fields)
+    path = write_trace(rec)
+    markdown = run("report", path, "--format", "markdown").stdout
+    assert " ".join(line.strip() for line in header).replace(" · ", ", ") + "." in markdown
+    lines = run("report", path).stdout.splitlines()
+    first = next(n for n, line in enumerate(lines) if line.startswith("started "))
+    assert lines[first : first + len(header)] == header
+    assert lines[first + len(header)] == ""

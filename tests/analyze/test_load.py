@@ -31,7 +31,7 @@ def test_trace_info(recorder: Recorder, write_trace: WriteTrace) -> None:
     assert (info.files, info.events, info.complete, info.warnings) == ([str(path)], 3, True, [])
     assert info.duration_s == pytest.approx(0.002)
     assert info.started == "2026-11-26T03:40:00.000000+00:00"
-    assert info.reasons == ["completed"]
+    assert (info.reasons, info.details, info.exit_codes) == (["completed"], [None], [None])
 
 
 def test_missing_trace_end_is_a_warning(recorder: Recorder, write_trace: WriteTrace) -> None:
