@@ -4,7 +4,7 @@ Layers, bottom up: ``_site`` (call sites) and ``_names`` (object names);
 ``_writer`` (structlog rendering, the file) under ``_recorder`` (seq, clock,
 buffer, the writer thread) and ``_threads`` (thread lifecycle and join
 hooks); the drop-ins ``_event``, ``_condition``, ``_lock``, ``_semaphore``,
-``_barrier`` and ``_list`` on top of the recorder;
+``_barrier``, ``_queue`` and ``_list`` on top of the recorder;
 ``demo`` and ``cli`` use only the public names below.  The trace format is
 ``synctrace.schema``; this package never imports ``analyze`` or polars.
 """
@@ -20,6 +20,7 @@ from tracer._condition import Condition
 from tracer._event import Event
 from tracer._list import List
 from tracer._lock import Lock, RLock
+from tracer._queue import LifoQueue, PriorityQueue, Queue, SimpleQueue
 from tracer._recorder import Recorder, RecordingError, end_reason
 from tracer._semaphore import BoundedSemaphore, Semaphore
 from tracer._writer import TraceFileError
@@ -29,12 +30,16 @@ __all__ = [
     "BoundedSemaphore",
     "Condition",
     "Event",
+    "LifoQueue",
     "List",
     "Lock",
+    "PriorityQueue",
+    "Queue",
     "RLock",
     "Recorder",
     "RecordingError",
     "Semaphore",
+    "SimpleQueue",
     "TraceFileError",
     "record",
 ]

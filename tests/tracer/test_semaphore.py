@@ -106,9 +106,11 @@ def test_internals_are_raw_even_when_threading_is_patched(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A semaphore made while threading's Lock and Condition are traced writes only sem lines."""
-    monkeypatch.setattr(threading, "Lock", tracer.Lock)
-    monkeypatch.setattr(threading, "Condition", tracer.Condition)
-    sem = tracer.Semaphore(0)
+    with monkeypatch.context() as patched:
+        # Only while it is built: threading.Semaphore.__init__ would read these.
+        patched.setattr(threading, "Lock", tracer.Lock)
+        patched.setattr(threading, "Condition", tracer.Condition)
+        sem = tracer.Semaphore(0)
     with capture() as trace:
         sem.release()
         sem.acquire()
