@@ -97,7 +97,9 @@ class Lock:
         # Held around a recorded release only, so that of two threads
         # releasing at once exactly one is written as the release and the
         # other as the RuntimeError it gets.  A leaf: nothing waits under it.
-        self._guard = _allocate_lock()
+        # Reentrant, so that a signal handler releasing the lock in the
+        # middle of a release cannot deadlock on it.
+        self._guard = _RawRLock()
         self.name = _names.claim("Lock", name)
 
     def __repr__(self) -> str:
