@@ -58,6 +58,8 @@ def _header(report: Report) -> list[str]:
 
 def _findings(report: Report) -> list[str]:
     out: list[str] = []
+    # Times right-aligned to the widest, so that severities line up past 10 s.
+    width = max((len(f"{t:.3f}") for t in report.findings["ts_s"]), default=0)
     for kind, n in report.counts.items():
         if not n:
             continue
@@ -67,7 +69,7 @@ def _findings(report: Report) -> list[str]:
             where = " · ".join(str(x) for x in (f["thread"], f["obj"], f["site"]) if x)
             out.append(
                 _wrap(
-                    f"{f['ts_s']:.3f} s  {f['severity']:<7} {kind}  {where}"
+                    f"{f['ts_s']:>{width}.3f} s  {f['severity']:<7} {kind}  {where}"
                     f"{file_label(report, f['file'])}",
                     indent=_INDENT,
                     first="  ",

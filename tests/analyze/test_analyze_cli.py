@@ -289,3 +289,13 @@ def test_text_header_says_how_the_run_ended(
     first = next(n for n, line in enumerate(lines) if line.startswith("started "))
     assert lines[first : first + len(header)] == header
     assert lines[first + len(header)] == ""
+
+
+def test_finding_times_line_up_past_ten_seconds(write_trace: WriteTrace) -> None:
+    """Finding times are right-aligned, so severities line up across 9 s and 11 s."""
+    rec = Recorder()
+    rec.set("a", after=9_000_000_000)
+    rec.set("b", after=2_000_000_000)
+    lines = run("report", write_trace(rec)).stdout.splitlines()
+    assert "   9.000 s  info    unwaited-signal  MainThread · a · app.py:1" in lines
+    assert "  11.000 s  info    unwaited-signal  MainThread · b · app.py:1" in lines

@@ -30,6 +30,15 @@ def test_cookbook_loses_signals_and_strands_items() -> None:
     assert containers["items"]["order"] == "LIFO"
 
 
+def test_cookbook_consumer_hangs_on_the_event() -> None:
+    """The consumer is left in wait() on the event when the demo stops: one hang, an error."""
+    _, data = report("cookbook.jsonl")
+    findings = data["findings"]
+    assert isinstance(findings, list)
+    hangs = [(f["severity"], f["thread"], f["object"]) for f in findings if f["kind"] == "hang"]
+    assert hangs == [("error", "consumer-1", "event")]
+
+
 def test_fixed_cookbook_is_clean() -> None:
     """The fixed version loses nothing, strands nothing and consumes in FIFO order."""
     code, data = report("fixed.jsonl", "--fail-on", "warning")
