@@ -41,6 +41,8 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
                 [schema.TRACE_START, schema.TRACE_END, *schema.BLOCKING.values()]
             )
         )
+        # Only the lines of threads that failed a take: usually none at all.
+        .join(failed.select(_THREAD).unique(), on=_THREAD, how="semi")
         .select(
             *_THREAD,
             pl.col("seq").alias("next_seq"),
