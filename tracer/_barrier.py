@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from synctrace import schema
 from tracer import _names, _recorder, _site
+from tracer._lock import seconds
 
 # Captured before anything can patch threading: our internals are raw.
 _RawCondition = threading.Condition
@@ -60,7 +61,7 @@ class Barrier(threading.Barrier):
                 site,
                 {
                     "parties": self._parties,
-                    "timeout": None if effective is None else float(effective),
+                    "timeout": seconds(effective),
                 },
                 blocking=True,
             )

@@ -46,8 +46,17 @@ def _check_arguments(blocking: bool, timeout: float) -> None:
         _allocate_lock().acquire(True, timeout)
 
 
-def _seconds(timeout: float) -> float | None:
-    return None if timeout == -1 else float(timeout)
+def seconds(timeout: object) -> float | None:
+    """A begin line's ``timeout``: seconds, or None for none (or one we cannot read).
+
+    Never raises: an odd timeout is the call's to refuse, not ours.
+    """
+    if timeout is None:
+        return None
+    try:
+        return float(timeout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def _acquire(
@@ -63,7 +72,11 @@ def _acquire(
         rec.emit(schema.LOCK_ACQUIRE, name, site, {"result": True})
         return True
     begin = rec.emit(
-        schema.LOCK_ACQUIRE_BEGIN, name, site, {"timeout": _seconds(timeout)}, blocking=True
+        schema.LOCK_ACQUIRE_BEGIN,
+        name,
+        site,
+        {"timeout": None if timeout == -1 else seconds(timeout)},
+        blocking=True,
     )
     got = False
     error: str | None = None

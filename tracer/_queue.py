@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from synctrace import schema
 from tracer import _names, _recorder, _site
 from tracer._list import short_repr
+from tracer._lock import seconds
 from tracer._recorder import Recorder
 
 _T = TypeVar("_T")
@@ -33,10 +34,6 @@ _T = TypeVar("_T")
 _RawCondition = threading.Condition
 _RawRLock = _thread.RLock
 _allocate_lock = _thread.allocate_lock
-
-
-def _seconds(timeout: float | None) -> float | None:
-    return None if timeout is None else float(timeout)
 
 
 def _refused_timeout(block: bool, timeout: Any) -> bool:
@@ -181,7 +178,7 @@ class Queue(queue.Queue[_T]):
                 schema.QUEUE_PUT_BEGIN,
                 self.name,
                 site,
-                {"timeout": _seconds(timeout), "maxsize": self.maxsize},
+                {"timeout": seconds(timeout), "maxsize": self.maxsize},
                 blocking=True,
             )
             done = False
@@ -221,7 +218,7 @@ class Queue(queue.Queue[_T]):
                 schema.QUEUE_GET_BEGIN,
                 self.name,
                 site,
-                {"timeout": _seconds(timeout)},
+                {"timeout": seconds(timeout)},
                 blocking=True,
             )
             done = False
@@ -411,7 +408,7 @@ class SimpleQueue(queue.SimpleQueue[_T]):
             self._took(rec, site, value)
             return value
         begin = rec.emit(
-            schema.QUEUE_GET_BEGIN, self.name, site, {"timeout": _seconds(timeout)}, blocking=True
+            schema.QUEUE_GET_BEGIN, self.name, site, {"timeout": seconds(timeout)}, blocking=True
         )
         done = False
         error: str | None = None

@@ -13,6 +13,7 @@ from types import TracebackType
 
 from synctrace import schema
 from tracer import _names, _recorder, _site
+from tracer._lock import seconds
 
 # Captured before anything can patch threading: our internals are raw.
 _RawCondition = threading.Condition
@@ -56,7 +57,7 @@ class Semaphore(threading.Semaphore):
                 schema.SEM_ACQUIRE_BEGIN,
                 self.name,
                 site,
-                {"timeout": None if timeout is None else float(timeout), "count": self._value},
+                {"timeout": seconds(timeout), "count": self._value},
                 blocking=True,
             )
             got = False

@@ -79,7 +79,7 @@ def _join(self: threading.Thread, timeout: float | None = None) -> None:
         schema.THREAD_JOIN_BEGIN,
         name,
         site,
-        {"timeout": None if timeout is None else float(timeout)},
+        {"timeout": _seconds(timeout)},
         blocking=True,
     )
     error: str | None = None
@@ -97,6 +97,14 @@ def _join(self: threading.Thread, timeout: float | None = None) -> None:
             begin,
             {"result": ended, "timed_out": not ended and error is None, "error": error},
         )
+
+
+def _seconds(timeout: object) -> float | None:
+    # As tracer._lock.seconds (which imports us, through the recorder).
+    try:
+        return None if timeout is None else float(timeout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # the call's to refuse, not ours
+        return None
 
 
 def _waits_for(thread: threading.Thread) -> bool:

@@ -74,3 +74,17 @@ def test_join_hook_is_removed_after_recording() -> None:
     with capture():
         assert threading.Thread.join is not before
     assert threading.Thread.join is before
+
+
+def test_a_bad_timeout_gets_threadings_own_error() -> None:
+    """A timeout join() cannot use raises threading's TypeError, not one of ours."""
+    go = threading.Event()
+    with capture() as trace:
+        worker = threading.Thread(target=go.wait, daemon=True)
+        worker.start()
+        with pytest.raises(TypeError):
+            worker.join("soon")  # type: ignore[arg-type]
+        go.set()
+        worker.join()
+    first, _ = trace.events("thread.join.end")
+    assert (first["result"], first["timed_out"], first["error"]) == (False, False, "TypeError")
