@@ -6,10 +6,12 @@ real storage, so that a get says which item it took even when values repeat.
 
 Queue, LifoQueue and PriorityQueue write those lines from ``_put`` and
 ``_get``, which ``queue.Queue`` calls under its mutex, so for one queue the
-order of ``seq`` is the true order of its puts and gets.  Their mutex is a
-raw reentrant lock: a traced put or get holds it from its begin line to its
-end line, around ``queue.Queue``'s own code, which takes it again (its
-Conditions' ``wait()`` releases every level, so waiting is unchanged).
+order of ``seq`` is the true order of its puts and gets (the values' reprs
+are taken there too, under the mutex, as a PriorityQueue's comparisons are).
+Their mutex is a raw reentrant lock: a traced put or get holds it from its
+begin line to its end line, around ``queue.Queue``'s own code, which takes it
+again (its Conditions' ``wait()`` releases every level, so waiting is
+unchanged).  ``q.mutex`` is therefore an RLock where queue's is a Lock.
 
 SimpleQueue is written in C and has no lock to share; see its class.
 """
