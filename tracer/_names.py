@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 _lock = _thread.allocate_lock()
 _taken: set[str] = set()
+_defaults: set[str] = set()  # names made up as Kind#n, which rebind() may replace
 _counters: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count(1))
 # A repeated name's first copy is ``name#2``: the original is copy 1.
 _copies: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count(2))
@@ -26,4 +27,23 @@ def claim(kind: str, name: str | None = None) -> str:
         while candidate in _taken:
             candidate = f"{base}#{next(_copies[base])}"
         _taken.add(candidate)
+        if not name:
+            _defaults.add(candidate)
         return candidate
+
+
+def rebind(obj: object, name: str) -> None:
+    """Give a traced object the name the program bound it to.
+
+    Only an object still wearing its default ``Kind#n`` name is renamed: a
+    name the program chose itself (``Event(name=...)``) wins.
+    """
+    current = getattr(obj, "name", None)
+    if not isinstance(current, str) or "#" not in current:
+        return
+    with _lock:
+        if current not in _defaults:
+            return
+        _defaults.discard(current)
+        _taken.discard(current)
+    obj.name = claim("", name)  # type: ignore[attr-defined]

@@ -90,7 +90,8 @@ class TraceWriter:
         return lost
 
     def _lines(self, batch: list[Captured], dropped: int) -> list[bytes]:
-        render, site_name, lines = self._render, self._site, []
+        render, site_name = self._render, self._site
+        lines: list[bytes] = []
         for seq, ts, event, thread, thread_id, obj, site, fields in batch:
             line: dict[str, Any] = {
                 "event": event,
@@ -108,7 +109,7 @@ class TraceWriter:
             if event == schema.TRACE_END:
                 line["events_written"] = self.written + len(lines)
                 line["events_dropped"] = dropped
-            lines.append(render(None, event, line))
+            lines.append(render(None, event, line))  # type: ignore[arg-type]
         return lines
 
     def close(self) -> None:

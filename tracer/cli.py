@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 import tracer
 from tracer import demo as demo_module
+from tracer import run as run_module
 
 
 class TracerUsageError(click.ClickException):
@@ -14,13 +17,84 @@ class TracerUsageError(click.ClickException):
     exit_code = 2
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: parse with click, then run a program outside click.
+
+    ``tracer run`` hands back the program instead of running it inside the
+    click command, so that the program's exceptions, KeyboardInterrupt and
+    exit status reach Python untouched by click's own handling.
+    """
+    try:
+        outcome = cli.main(args=argv, prog_name="tracer", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    if isinstance(outcome, run_module.ProgramRun):
+        outcome.execute()
+    elif isinstance(outcome, int) and outcome:
+        sys.exit(outcome)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="synctrace")
-def main() -> None:
+def cli() -> None:
     """Record what the threads of a Python run did to each other."""
 
 
-@main.command()
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="trace.jsonl",
+    show_default=True,
+    help="Where to write the trace.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop the program after this long, write the trace's end and exit 124.",
+)
+@click.option(
+    "-m", "module", metavar="MODULE", default=None, help="Run a module as `python -m MODULE` would."
+)
+@click.argument("program", nargs=-1, type=click.UNPROCESSED)
+def run(
+    output: str, timeout: float | None, module: str | None, program: tuple[str, ...]
+) -> run_module.ProgramRun:
+    """Run a program unmodified and record its trace.
+
+    \b
+      tracer run [-o FILE] [--timeout SECONDS] script.py [ARGS...]
+      tracer run [-o FILE] [--timeout SECONDS] -m module [ARGS...]
+
+    The program runs as `python script.py ARGS` would: same argv, path,
+    streams and exit status.  Its threading and queue primitives, and lists
+    bound at module level, are traced.
+    """
+    if module is not None:
+        target = run_module.Program(module, list(program), is_module=True)
+    elif program:
+        target = run_module.Program(program[0], list(program[1:]))
+    else:
+        raise TracerUsageError(
+            "nothing to run: give a script (tracer run script.py) "
+            "or a module (tracer run -m module)"
+        )
+    try:
+        return run_module.ProgramRun(target, output, timeout)
+    except run_module.ProgramError as exc:
+        raise TracerUsageError(str(exc)) from None
+    except tracer.TraceFileError as exc:
+        raise TracerUsageError(f"{exc} (choose another path with -o)") from None
+
+
+@cli.command()
 @click.option(
     "--variant",
     type=click.Choice(demo_module.VARIANTS),

@@ -1,0 +1,86 @@
+"""Real programs recorded by `tracer run`, then reported on by `analyze report`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from analyze.cli import main as analyze_main
+
+ROOT = Path(__file__).parent.parent
+PROGRAMS = Path(__file__).parent / "programs"
+SEED = ROOT.parent / "shared" / "seed" / "cookbook_event.py"
+
+
+def record(tmp_path: Path, *args: str, timeout: float = 120) -> tuple[Path, str, int]:
+    trace = tmp_path / "trace.jsonl"
+    done = subprocess.run(
+        [sys.executable, "-m", "tracer", "run", "-o", str(trace), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return trace, done.stdout, done.returncode
+
+
+def report(trace: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(analyze_main, ["report", str(trace), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)  # type: ignore[no-any-return]
+
+
+def kinds(rep: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [f for f in rep["findings"] if f["kind"] == kind]
+
+
+def test_pulsed_event_program_gets_its_exact_ground_truth(tmp_path: Path) -> None:
+    """set()+clear() pulses: 3 lost signals, 4 cleared waits, a hang, 3 taken LIFO, 3 stranded."""
+    trace, out, status = record(tmp_path, str(PROGRAMS / "pulse.py"), "6", "0.2")
+    assert status == 0 and out.count("took") == 3
+    rep = report(trace)
+    counts = rep["counts"]
+    assert (counts["lost-signal"], counts["cleared-wait"], counts["stranded-item"]) == (3, 4, 3)
+    assert counts["unwaited-signal"] == 0
+    (hang,) = kinds(rep, "hang")
+    assert (hang["thread"], hang["object"]) == ("Thread-2 (consumer)", "event")
+    items = rep["containers"]["items"]
+    assert (items["added"], items["taken"], items["stranded"], items["order"]) == (6, 3, 3, "LIFO")
+    assert rep["threads"]["Thread-2 (consumer)"]["waits"] == 4
+
+
+def test_correct_queue_program_has_no_error_or_warning(tmp_path: Path) -> None:
+    """Several producers and consumers on queue.Queue: nothing above info, every item taken."""
+    trace, out, status = record(tmp_path, str(PROGRAMS / "queue_workers.py"), "3", "2", "40")
+    assert status == 0 and out.strip() == "consumed 120"
+    rep = report(trace)
+    loud = [f for f in rep["findings"] if f["severity"] in ("error", "warning")]
+    assert loud == []
+    work = rep["containers"]["work"]
+    assert (work["added"], work["taken"], work["stranded"], work["order"]) == (122, 122, 0, "FIFO")
+    # The queue's internal Conditions are not the program's: only its own objects appear.
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    objects = {e["obj"] for e in events if "obj" in e and not e["event"].startswith("thread.")}
+    assert objects == {"work", "done", "done_lock"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SEED.exists(), reason="the seed program is not beside this checkout")
+def test_seed_program_unchanged(tmp_path: Path) -> None:
+    """The seed, unmodified, for 25 s: 5 lost, 6 cleared waits, Thread-2 hangs, 5 stranded."""
+    trace, out, status = record(tmp_path, "--timeout", "25", str(SEED), timeout=90)
+    assert status == 124
+    assert out.count("Producer notify : event set by Thread-1") == 10
+    assert out.count("popped from list by Thread-2") == 5
+    rep = report(trace)
+    counts = rep["counts"]
+    assert (counts["lost-signal"], counts["cleared-wait"], counts["stranded-item"]) == (5, 6, 5)
+    hangs = {(f["thread"], f["object"]) for f in kinds(rep, "hang")}
+    assert ("Thread-2", "event") in hangs
+    items = rep["containers"]["items"]
+    assert (items["added"], items["taken"], items["stranded"], items["order"]) == (10, 5, 5, "LIFO")

@@ -1,0 +1,79 @@
+"""tracer run's source rewrite: which bindings get names and which lists get traced."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from tracer import _rewrite
+
+
+def rewritten(source: str) -> str:
+    return ast.unparse(_rewrite.rewrite(ast.parse(source)))
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("event = Event()", "event = __synctrace__.bind('event', Event())"),
+        ("q = queue.Queue(3)", "q = __synctrace__.bind('q', queue.Queue(3))"),
+        (
+            "def f():\n    lock = threading.Lock()",
+            "def f():\n    lock = __synctrace__.bind('lock', threading.Lock())",
+        ),
+        (
+            "class C:\n    def __init__(self):\n        self.cv = Condition()",
+            "class C:\n\n    def __init__(self):\n"
+            "        self.cv = __synctrace__.bind('cv', Condition())",
+        ),
+        ("items = []", "items = __synctrace__.shared_list('items', [])"),
+        (
+            "items: list[int] = list()",
+            "items: list[int] = __synctrace__.shared_list('items', list())",
+        ),
+        (
+            "class B:\n    pending = []",
+            "class B:\n    pending = __synctrace__.shared_list('pending', [])",
+        ),
+        (
+            "def f(self):\n    self.buf = [1]",
+            "def f(self):\n    self.buf = __synctrace__.shared_list('buf', [1])",
+        ),
+    ],
+)
+def test_named_and_shared(source: str, expected: str) -> None:
+    """Primitive constructors get the bound name; module, class and attribute lists are traced."""
+    assert rewritten(source) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f():\n    local = []",  # private to one call
+        "x = make()",  # not a primitive
+        "a = b = Event()",  # two names: keep the default
+        "items[0] = []",  # not a binding
+        "total = sum([1, 2])",
+    ],
+)
+def test_left_alone(source: str) -> None:
+    """Function-local lists, other calls and ambiguous targets are not rewritten."""
+    assert rewritten(source) == ast.unparse(ast.parse(source))
+
+
+def test_line_numbers_are_kept() -> None:
+    """Rewritten code keeps the program's line numbers, so sites and tracebacks match."""
+    tree = _rewrite.rewrite(ast.parse("\n\nitems = []\n"))
+    assign = tree.body[0]
+    assert isinstance(assign, ast.Assign) and assign.value.lineno == 3
+
+
+def test_shared_list_helper_returns_a_traced_list_with_the_name() -> None:
+    """The helper wraps a plain list into a tracer.List named as the binding."""
+    from tracer import List
+
+    value = _rewrite.Helper.shared_list("rewrite-test-items", [1, 2])
+    assert isinstance(value, List) and value == [1, 2] and value.name == "rewrite-test-items"
+    odd = (1, 2)
+    assert _rewrite.Helper.shared_list("x", odd) is odd

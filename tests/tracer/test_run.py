@@ -1,0 +1,224 @@
+"""tracer run: real programs in a child process, ended every way a run can end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROGRAMS = Path(__file__).parent.parent / "programs"
+EXITS = str(PROGRAMS / "exits.py")
+
+
+def tracer_run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracer", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
+
+
+def plain_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60)
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def spawn(trace: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracer", "run", "-o", str(trace), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_trace(trace: Path, *needles: str, timeout: float = 30) -> None:
+    """Handshake with the child through its trace: wait until lines with all needles are on disk."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = trace.read_text() if trace.exists() else ""
+        if all(n in text for n in needles):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"the trace never showed {needles}")
+
+
+BLOCKED = ('"obj":"also_never"', '"obj":"never"')
+
+
+def wait_for_line(proc: subprocess.Popen[str], text: str) -> None:
+    """Handshake with the child: read its stdout until it announces ``text``."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if text in line:
+            return
+    raise AssertionError(f"the program ended without printing {text!r}")
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "reason"),
+    [
+        (["ok"], 0, "completed"),
+        (["exit", "3"], 3, "exit"),
+        (["raise"], 1, "exception"),
+        (["thread-raise"], 0, "completed"),
+    ],
+)
+def test_program_runs_as_under_python_and_the_trace_says_how_it_ended(
+    tmp_path: Path, args: list[str], status: int, reason: str
+) -> None:
+    """Same stdout and exit status as a plain run; trace.end gives the reason and status."""
+    trace = tmp_path / "t.jsonl"
+    traced = tracer_run("-o", str(trace), EXITS, *args)
+    plain = plain_run(EXITS, *args)
+    assert traced.stdout == plain.stdout
+    assert traced.returncode == plain.returncode == status
+    end = read(trace)[-1]
+    assert (end["event"], end["reason"], end["exit_code"]) == ("trace.end", reason, status)
+
+
+def test_uncaught_exception_traceback_shows_only_the_program(tmp_path: Path) -> None:
+    """The traceback printed for an uncaught exception starts in the program, as Python's does."""
+    traced = tracer_run("-o", str(tmp_path / "t.jsonl"), EXITS, "raise")
+    assert "RuntimeError: the program failed" in traced.stderr
+    assert "tracer" not in traced.stderr.replace(str(PROGRAMS), "")
+
+
+def test_exception_in_a_thread_is_recorded(tmp_path: Path) -> None:
+    """A thread killed by an exception leaves a thread.exception line with its type."""
+    trace = tmp_path / "t.jsonl"
+    tracer_run("-o", str(trace), EXITS, "thread-raise")
+    (exc,) = [e for e in read(trace) if e["event"] == "thread.exception"]
+    assert (exc["thread"], exc["exc_type"]) == ("failing", "KeyError")
+    assert exc["site"].startswith("exits.py:")
+
+
+def test_standard_library_internals_are_not_recorded(tmp_path: Path) -> None:
+    """Thread's own started-Event and join locks never appear as the program's signals."""
+    trace = tmp_path / "t.jsonl"
+    tracer_run("-o", str(trace), EXITS, "ok")
+    objects = {e.get("obj") for e in read(trace) if e["event"].startswith("event.")}
+    assert objects == {"ready"}
+
+
+def test_unwritable_trace_fails_before_the_program_runs(tmp_path: Path) -> None:
+    """An unwritable -o path exits 2 with one line, and the program never starts."""
+    traced = tracer_run("-o", str(tmp_path / "missing" / "t.jsonl"), EXITS, "ok")
+    assert traced.returncode == 2
+    assert traced.stdout == ""
+    assert len(traced.stderr.strip().splitlines()) == 1
+    assert "missing" in traced.stderr and "-o" in traced.stderr
+
+
+def test_missing_program_is_a_one_line_error(tmp_path: Path) -> None:
+    """A script that does not exist exits 2 with a one-line reason, writing no trace."""
+    trace = tmp_path / "t.jsonl"
+    traced = tracer_run("-o", str(trace), str(tmp_path / "nope.py"))
+    assert traced.returncode == 2 and "nope.py" in traced.stderr
+    assert len(traced.stderr.strip().splitlines()) == 1
+    assert not trace.exists()
+
+
+def test_disk_full_warns_once_and_the_program_keeps_its_status(tmp_path: Path) -> None:
+    """With a trace that cannot be written mid-run, the program's output and status are intact."""
+    traced = tracer_run("-o", "/dev/full", EXITS, "exit", "5")
+    assert traced.returncode == 5
+    assert traced.stdout == plain_run(EXITS, "exit", "5").stdout
+    assert traced.stderr.count("synctrace: cannot write trace") == 1
+
+
+def test_module_mode_runs_a_module_as_main(tmp_path: Path) -> None:
+    """tracer run -m runs a module as python -m would, with its arguments."""
+    trace = tmp_path / "t.jsonl"
+    traced = tracer_run("-o", str(trace), "-m", "exits", "exit", "4", cwd=PROGRAMS)
+    assert traced.returncode == 4
+    assert "name __main__" in traced.stdout and "argv ['exit', '4']" in traced.stdout
+
+
+@pytest.mark.slow
+def test_timeout_stops_the_program_with_124_and_lists_blocked_threads(tmp_path: Path) -> None:
+    """--timeout ends a hung run with status 124; trace.end says timeout and who was blocked."""
+    trace = tmp_path / "t.jsonl"
+    traced = tracer_run("--timeout", "1", "-o", str(trace), EXITS, "block")
+    assert traced.returncode == 124
+    assert "blocking" in traced.stdout
+    end = read(trace)[-1]
+    assert end["reason"] == "timeout"
+    assert [(b["thread"], b["obj"]) for b in end["blocked"]] == [
+        ("waiter", "also_never"),
+        ("MainThread", "never"),
+    ]
+
+
+@pytest.mark.slow
+def test_sigint_writes_the_end_at_once(tmp_path: Path) -> None:
+    """A real SIGINT to a blocked program: trace.end says interrupt, and it dies of SIGINT."""
+    trace = tmp_path / "t.jsonl"
+    proc = spawn(trace, EXITS, "block")
+    wait_for_trace(trace, *BLOCKED)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (-signal.SIGINT, 130)
+    assert "KeyboardInterrupt" in err
+    lines = read(trace)
+    end = lines[-1]
+    assert end["reason"] == "interrupt"
+    # The interrupted wait ended (with the error); the daemon's is still blocked.
+    (main_wait,) = [e for e in lines if e["event"] == "event.wait.end" and e["obj"] == "never"]
+    assert main_wait["error"] == "KeyboardInterrupt"
+    assert [(b["thread"], b["obj"]) for b in end["blocked"]] == [("waiter", "also_never")]
+
+
+@pytest.mark.slow
+def test_sigterm_writes_the_end_and_dies_of_the_signal(tmp_path: Path) -> None:
+    """A real SIGTERM: trace.end says sigterm, and the exit status is death by SIGTERM."""
+    trace = tmp_path / "t.jsonl"
+    proc = spawn(trace, EXITS, "block")
+    wait_for_trace(trace, *BLOCKED)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGTERM
+    assert read(trace)[-1]["reason"] == "sigterm"
+
+
+@pytest.mark.slow
+def test_sigkill_leaves_whole_lines_and_recent_events_on_disk(tmp_path: Path) -> None:
+    """After SIGKILL every line but possibly the last is whole JSON, and older events are there."""
+    trace = tmp_path / "t.jsonl"
+    proc = spawn(trace, EXITS, "block")
+    wait_for_line(proc, "blocking")
+    # The first wait.begin line was queued before "blocking" was printed.
+    # Wait a quarter second (2.5 of the writer's flush intervals) and kill
+    # without warning: the line must be on disk by then.
+    time.sleep(0.25)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    text = trace.read_text()
+    lines = text.splitlines()
+    for line in lines[:-1] if not text.endswith("\n") else lines:
+        json.loads(line)
+    events = [json.loads(line)["event"] for line in lines if line.endswith("}")]
+    assert "event.wait.begin" in events and "trace.end" not in events
+    assert '"obj":"also_never"' in text
+
+
+@pytest.mark.slow
+def test_thread_names_are_the_programs_own(tmp_path: Path) -> None:
+    """The tracer adds no thread of its own that would shift Thread-N numbering."""
+    traced = tracer_run("-o", str(tmp_path / "t.jsonl"), EXITS, "ok")
+    assert "thread Thread-1 (set)" in traced.stdout
+    assert traced.stdout == plain_run(EXITS, "ok").stdout
+    assert os.path.exists(tmp_path / "t.jsonl")
