@@ -1,4 +1,4 @@
-"""Unheard notifies: a ``Condition.notify()`` that found no thread waiting."""
+"""Unheard notifies: ``Condition.notify()`` calls that found no thread waiting."""
 
 from __future__ import annotations
 
@@ -14,22 +14,25 @@ KIND: Final = "unheard-notify"
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:
-    """A notify() with no waiter: harmless when waiters re-check a predicate, so only ever info.
+    """One info finding per Condition whose notify() found nobody waiting, at the first such call.
 
     Correct code notifies whether or not anyone waits, because a Condition's
     waiters test the shared state before they wait; a notify is lost only for
     code that waits without such a test.  That cannot be told from the trace,
-    so this is a hint for reading a lost wake-up, never a warning.
+    so this is a hint for reading a lost wake-up, never a warning, and one
+    line per Condition rather than one per call: a busy correct program makes
+    thousands of them.
     """
-    call = pl.when(pl.col("all").fill_null(False)).then(pl.lit("notify_all()"))
+    notifies = lines_of(events, {schema.COND_NOTIFY}).sort(RUN, "seq")
+    unheard = notifies.filter(pl.col("waiters") == 0)
+    first = unheard.group_by(RUN, "obj").agg(pl.all().first(), pl.len().alias("unheard"))
+    totals = notifies.group_by(RUN, "obj").agg(pl.len().alias("calls"))
     message = pl.format(
-        "{} found no thread waiting, so it woke nobody (fine if waiters check their"
-        " condition before wait())",
-        call.otherwise(pl.lit("notify()")),
+        "{} of {} notify() calls found no thread waiting, so they woke nobody (this is the"
+        " first); fine if waiters check their condition before wait()",
+        pl.col("unheard"),
+        pl.col("calls"),
     )
     return (
-        lines_of(events, {schema.COND_NOTIFY})
-        .filter(pl.col("waiters") == 0)
-        .sort(RUN, "seq")
-        .select(finding(KIND, "info", message))
+        first.join(totals, on=[RUN, "obj"]).sort(RUN, "seq").select(finding(KIND, "info", message))
     )

@@ -122,27 +122,28 @@ def test_runs_do_not_mix(report_of: ReportOf) -> None:
 
 
 def test_notify_with_no_waiter_is_only_info(recorder: Recorder, report_of: ReportOf) -> None:
-    """A notify() or notify_all() that found no waiter is an unheard-notify at info, never more."""
-    one = recorder.op(schema.COND_NOTIFY, "cv", thread="Thread-1", waiters=0, woken=0, all=False)
-    every = recorder.op(schema.COND_NOTIFY, "cv", thread="Thread-1", waiters=0, woken=0, all=True)
+    """Notifies that found no waiter make one info finding per Condition, at the first of them."""
+    first = recorder.op(schema.COND_NOTIFY, "cv", thread="Thread-1", waiters=0, woken=0, all=False)
+    recorder.op(schema.COND_NOTIFY, "cv", thread="Thread-1", waiters=0, woken=0, all=True)
     recorder.op(schema.COND_NOTIFY, "cv", thread="Thread-1", waiters=2, woken=1, all=False)
+    other = recorder.op(schema.COND_NOTIFY, "cv2", thread="Thread-3", waiters=0, woken=0, all=False)
     report = report_of(recorder)
     assert found(report) == [
         (
             "unheard-notify",
             "info",
-            one,
+            first,
             "Thread-1",
-            "notify() found no thread waiting, so it woke nobody (fine if waiters check their"
-            " condition before wait())",
+            "2 of 3 notify() calls found no thread waiting, so they woke nobody (this is the"
+            " first); fine if waiters check their condition before wait()",
         ),
         (
             "unheard-notify",
             "info",
-            every,
-            "Thread-1",
-            "notify_all() found no thread waiting, so it woke nobody (fine if waiters check their"
-            " condition before wait())",
+            other,
+            "Thread-3",
+            "1 of 1 notify() calls found no thread waiting, so they woke nobody (this is the"
+            " first); fine if waiters check their condition before wait()",
         ),
     ]
     assert report.counts["unheard-notify"] == 2
