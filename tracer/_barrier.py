@@ -39,7 +39,7 @@ class Barrier(threading.Barrier):
         self._parties = parties
         self._state = 0  # 0 filling, 1 draining, -1 resetting, -2 broken
         self._count = 0
-        self.name = _names.claim("Barrier", name)
+        self.name = _names.claim("Barrier", name, owner=self)
 
     def __repr__(self) -> str:
         return (

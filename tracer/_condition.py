@@ -26,7 +26,7 @@ class Condition(threading.Condition):
     def __init__(self, lock: Any = None, *, name: str | None = None) -> None:
         # A raw RLock, as threading.Condition would make, but never a traced one.
         super().__init__(_thread.RLock() if lock is None else lock)
-        self.name = _names.claim("Condition", name)
+        self.name = _names.claim("Condition", name, owner=self)
         self._waiting: dict[int, int | None] = {}
 
     def __repr__(self) -> str:

@@ -36,7 +36,7 @@ class Event(threading.Event):
         # module globals, which ``tracer run`` may have replaced.
         self._cond = _RawCondition(_thread.allocate_lock())
         self._flag = False
-        self.name = _names.claim("Event", name)
+        self.name = _names.claim("Event", name, owner=self)
         self._waiting: dict[int, int | None] = {}
         self._seen = True
 

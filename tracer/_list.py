@@ -45,7 +45,7 @@ class List(list[_T]):
 
     def __init__(self, iterable: Iterable[_T] = (), *, name: str | None = None) -> None:
         super().__init__(iterable)
-        self.name = _names.claim("List", name)
+        self.name = _names.claim("List", name, owner=self)
         # Reentrant: a value's __repr__ may itself touch this list.
         self._lock = _thread.RLock()
         self._ids: list[int] = []

@@ -113,7 +113,7 @@ class Lock:
         # Reentrant, so that a signal handler releasing the lock in the
         # middle of a release cannot deadlock on it.
         self._guard = _RawRLock()
-        self.name = _names.claim("Lock", name)
+        self.name = _names.claim("Lock", name, owner=self)
 
     def __repr__(self) -> str:
         state = "locked" if self._lock.locked() else "unlocked"
@@ -180,7 +180,7 @@ class RLock:
 
     def __init__(self, *, name: str | None = None) -> None:
         self._lock: _RawReentrant = _RawRLock()  # type: ignore[assignment]
-        self.name = _names.claim("RLock", name)
+        self.name = _names.claim("RLock", name, owner=self)
 
     def __repr__(self) -> str:
         state = "locked" if self.locked() else "unlocked"

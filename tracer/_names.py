@@ -1,13 +1,17 @@
-"""Names of traced objects: the one given, else ``Kind#n``; unique per process.
+"""Names of traced objects: the one given, else ``Kind#n``; unique while alive.
 
-The analyzer keys everything on ``obj``, so two objects must never share a
-name: a second object asking for a name already taken gets ``name#2``.
+The analyzer keys everything on ``obj``, so two live objects must never
+share a name: a second object asking for a name already taken gets
+``name#2``.  A name is given back when its object is collected, so a program
+(or a test suite) that builds the same objects again in a later recording
+gets the same names again.
 """
 
 from __future__ import annotations
 
 import _thread
 import itertools
+import weakref
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -19,8 +23,21 @@ _counters: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count
 _copies: defaultdict[str, Iterator[int]] = defaultdict(lambda: itertools.count(2))
 
 
-def claim(kind: str, name: str | None = None) -> str:
-    """Reserve and return a unique name for a new object of ``kind``."""
+def claim(kind: str, name: str | None = None, *, owner: object = None) -> str:
+    """Reserve and return a unique name for ``owner``, a new object of ``kind``."""
+    chosen = _reserve(kind, name)
+    if owner is not None:
+        weakref.finalize(owner, _release, chosen)
+    return chosen
+
+
+def _release(name: str) -> None:
+    with _lock:
+        _taken.discard(name)
+        _defaults.discard(name)
+
+
+def _reserve(kind: str, name: str | None) -> str:
     with _lock:
         base = name if name else kind
         candidate = name if name else f"{kind}#{next(_counters[kind])}"
@@ -46,4 +63,4 @@ def rebind(obj: object, name: str) -> None:
             return
         _defaults.discard(current)
         _taken.discard(current)
-    obj.name = claim("", name)  # type: ignore[attr-defined]
+    obj.name = claim("", name, owner=obj)  # type: ignore[attr-defined]

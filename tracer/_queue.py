@@ -73,7 +73,7 @@ class Queue(queue.Queue[_T]):
         self.unfinished_tasks = 0
         if hasattr(queue, "ShutDown"):  # Python 3.13 added shutdown()
             self.is_shutdown = False
-        self.name = _names.claim(self._kind, name)
+        self.name = _names.claim(self._kind, name, owner=self)
         self._ids: Any = self._fresh_ids([])
         self._last_id = 0
         self._generation = 0
@@ -343,7 +343,7 @@ class SimpleQueue(queue.SimpleQueue[_T]):
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__()
-        self.name = _names.claim("SimpleQueue", name)
+        self.name = _names.claim("SimpleQueue", name, owner=self)
         # Reentrant: a value's __repr__ may itself use this queue.
         self._guard = _RawRLock()
         self._ids: deque[tuple[int, int | None]] = deque()

@@ -37,7 +37,7 @@ class Semaphore(threading.Semaphore):
             raise ValueError("semaphore initial value must be >= 0")
         self._cond = _RawCondition(_RawRLock())
         self._value = value
-        self.name = _names.claim(self._kind, name)
+        self.name = _names.claim(self._kind, name, owner=self)
 
     def __repr__(self) -> str:
         return f"<tracer.{self._kind} {self.name!r} value={self._value}>"

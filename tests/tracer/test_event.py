@@ -150,3 +150,14 @@ def test_wait_seq_order_matches_true_order(timeout: float | None) -> None:
         t.join()
     names = [e["event"] for e in trace.events("event.wait.begin", "event.set", "event.wait.end")]
     assert names == ["event.wait.begin", "event.set", "event.wait.end"]
+
+
+def test_a_name_is_given_back_when_its_object_is_collected() -> None:
+    """Building the same named object again, after the first is gone, gives the same name."""
+    import gc
+
+    first = tracer.Event(name="reused-name")
+    assert first.name == "reused-name"
+    del first
+    gc.collect()
+    assert tracer.Event(name="reused-name").name == "reused-name"
