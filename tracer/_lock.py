@@ -96,14 +96,51 @@ def _acquire(
     return got
 
 
-class Lock:
+class _TracedLock:
+    """What Lock and RLock share: naming, the traced acquire, the with-statement."""
+
+    __slots__ = ("__weakref__", "_lock", "name")
+    _kind = "Lock"
+    _lock: Any
+    name: str
+
+    def __repr__(self) -> str:
+        state = "locked" if self.locked() else "unlocked"
+        return f"<tracer.{self._kind} {self.name!r} {state}>"
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        rec = _recorder.current
+        if rec is None:
+            return bool(self._lock.acquire(blocking, timeout))
+        return _acquire(rec, self._lock, self.name, _site.caller_site(), blocking, timeout)
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def locked(self) -> bool:
+        raise NotImplementedError
+
+    def __enter__(self) -> bool:
+        return self.acquire()  # the call site skips our frames: it is the with-line
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class Lock(_TracedLock):
     """A drop-in for ``threading.Lock`` whose acquire and release are traced.
 
     With no recording running each method is one attribute read and the
     plain lock's operation.
     """
 
-    __slots__ = ("__weakref__", "_guard", "_lock", "name")
+    __slots__ = ("_guard",)
+    _lock: _thread.LockType
 
     def __init__(self, *, name: str | None = None) -> None:
         self._lock = _allocate_lock()
@@ -114,16 +151,6 @@ class Lock:
         # middle of a release cannot deadlock on it.
         self._guard = _RawRLock()
         self.name = _names.claim("Lock", name, owner=self)
-
-    def __repr__(self) -> str:
-        state = "locked" if self._lock.locked() else "unlocked"
-        return f"<tracer.Lock {self.name!r} {state}>"
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        rec = _recorder.current
-        if rec is None:
-            return self._lock.acquire(blocking, timeout)
-        return _acquire(rec, self._lock, self.name, _site.caller_site(), blocking, timeout)
 
     def release(self) -> None:
         rec = _recorder.current
@@ -141,21 +168,7 @@ class Lock:
                 raise
 
     def locked(self) -> bool:
-        return self._lock.locked()
-
-    def __enter__(self) -> bool:
-        rec = _recorder.current
-        if rec is None:
-            return self._lock.acquire()
-        return _acquire(rec, self._lock, self.name, _site.caller_site(), True, -1)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
+        return bool(self._lock.locked())
 
     def _at_fork_reinit(self) -> None:
         self._lock._at_fork_reinit()  # type: ignore[attr-defined]
@@ -169,28 +182,20 @@ class Lock:
         return self._lock.locked()
 
 
-class RLock:
+class RLock(_TracedLock):
     """A drop-in for ``threading.RLock`` whose acquire and release are traced.
 
     Each level of a re-entrant acquire or release is a line of its own, so
     the lines of one thread always balance.
     """
 
-    __slots__ = ("__weakref__", "_lock", "name")
+    __slots__ = ()
+    _kind = "RLock"
+    _lock: _RawReentrant
 
     def __init__(self, *, name: str | None = None) -> None:
-        self._lock: _RawReentrant = _RawRLock()  # type: ignore[assignment]
+        self._lock = _RawRLock()  # type: ignore[assignment]
         self.name = _names.claim("RLock", name, owner=self)
-
-    def __repr__(self) -> str:
-        state = "locked" if self.locked() else "unlocked"
-        return f"<tracer.RLock {self.name!r} {state}>"
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        rec = _recorder.current
-        if rec is None:
-            return self._lock.acquire(blocking, timeout)
-        return _acquire(rec, self._lock, self.name, _site.caller_site(), blocking, timeout)
 
     def release(self) -> None:
         rec = _recorder.current
@@ -215,20 +220,6 @@ class RLock:
             self._lock.release()
             return False
         return True
-
-    def __enter__(self) -> bool:
-        rec = _recorder.current
-        if rec is None:
-            return self._lock.acquire()
-        return _acquire(rec, self._lock, self.name, _site.caller_site(), True, -1)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
     def _at_fork_reinit(self) -> None:
         self._lock._at_fork_reinit()

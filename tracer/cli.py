@@ -38,14 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(outcome)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="synctrace")
-def cli() -> None:
-    """Record what the threads of a Python run did to each other."""
-
-
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option(
+#: Where a command writes its trace; the same for every command that records.
+output_option = click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
@@ -53,6 +47,16 @@ def cli() -> None:
     show_default=True,
     help="Where to write the trace.",
 )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="synctrace")
+def cli() -> None:
+    """Record what the threads of a Python run did to each other."""
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@output_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -120,14 +124,7 @@ def run(
     "consumed); 1 is the book's own timing.",
 )
 @click.option("--seed", type=int, default=None, help="Seed for the random item values.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default="trace.jsonl",
-    show_default=True,
-    help="Where to write the trace.",
-)
+@output_option
 def demo(
     variant: str,
     items: int,
