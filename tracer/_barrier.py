@@ -55,31 +55,15 @@ class Barrier(threading.Barrier):
         # The timeout this wait will really use: the barrier's default if none.
         effective = self._timeout if timeout is None else timeout
         with self._cond:
-            begin = rec.emit(
+            with rec.blocking(
                 schema.BARRIER_WAIT_BEGIN,
                 self.name,
                 site,
-                {
-                    "parties": self._parties,
-                    "timeout": seconds(effective),
-                },
-                blocking=True,
-            )
-            index: int | None = None
-            error: str | None = None
-            try:
-                index = super().wait(timeout)
-            except BaseException as exc:  # BrokenBarrierError, or the action's own
-                error = type(exc).__name__
-                raise
-            finally:
-                rec.end_blocking(
-                    schema.BARRIER_WAIT_END,
-                    self.name,
-                    site,
-                    begin,
-                    {"index": index, "error": error},
-                )
+                {"parties": self._parties, "timeout": seconds(effective)},
+                outcome={"index": None},
+                reports_result=False,
+            ) as call:
+                index = call.outcome["index"] = super().wait(timeout)
             return index
 
 

@@ -38,35 +38,21 @@ class Condition(threading.Condition):
             # Unowned: let threading raise its RuntimeError, unrecorded.
             return super().wait(timeout)
         site = _site.caller_site()
-        begin = rec.emit(
+        timeout_s = None if timeout is None else float(timeout)
+        with rec.blocking(
             schema.COND_WAIT_BEGIN,
             self.name,
             site,
-            {"timeout": None if timeout is None else float(timeout)},
-            blocking=True,
-        )
-        self._waiting[begin] = None
-        result = False
-        error: str | None = None
-        try:
-            result = super().wait(timeout)
-        except BaseException as exc:
-            error = type(exc).__name__
-            raise
-        finally:
-            woken_by = self._waiting.pop(begin, None)
-            rec.end_blocking(
-                schema.COND_WAIT_END,
-                self.name,
-                site,
-                begin,
-                {
-                    "result": result,
-                    "timed_out": not result and error is None,
-                    "woken_by": woken_by if result else None,
-                    "error": error,
-                },
-            )
+            {"timeout": timeout_s},
+            outcome={"woken_by": None},
+        ) as call:
+            self._waiting[call.begin] = None
+            try:
+                result = super().wait(timeout)
+            finally:
+                woken_by = self._waiting.pop(call.begin, None)
+            call.result = result
+            call.outcome["woken_by"] = woken_by if result else None
         return result
 
     def notify(self, n: int = 1) -> None:

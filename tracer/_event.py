@@ -92,39 +92,25 @@ class Event(threading.Event):
         site = _site.caller_site()
         with self._cond:
             flag = self._flag
-            begin = rec.emit(
+            timeout_s = None if timeout is None else float(timeout)
+            with rec.blocking(
                 schema.EVENT_WAIT_BEGIN,
                 self.name,
                 site,
-                {"flag": flag, "timeout": None if timeout is None else float(timeout)},
-                blocking=True,
-            )
-            signaled = flag
-            error: str | None = None
-            if flag:
-                self._seen = True
-            else:
-                self._waiting[begin] = None
-            try:
-                if not signaled:
-                    signaled = self._cond.wait(timeout)
-            except BaseException as exc:  # KeyboardInterrupt inside a wait
-                error = type(exc).__name__
-                raise
-            finally:
-                woken_by = self._waiting.pop(begin, None)
-                rec.end_blocking(
-                    schema.EVENT_WAIT_END,
-                    self.name,
-                    site,
-                    begin,
-                    {
-                        "result": signaled,
-                        "timed_out": not signaled and error is None,
-                        "woken_by": woken_by if signaled and not flag else None,
-                        "error": error,
-                    },
-                )
+                {"flag": flag, "timeout": timeout_s},
+                outcome={"woken_by": None},
+            ) as call:
+                signaled = flag
+                if flag:
+                    self._seen = True
+                else:
+                    self._waiting[call.begin] = None
+                    try:
+                        signaled = self._cond.wait(timeout)
+                    finally:
+                        woken_by = self._waiting.pop(call.begin, None)
+                    call.outcome["woken_by"] = woken_by if signaled else None
+                call.result = signaled
             return signaled
 
 

@@ -71,28 +71,9 @@ def _acquire(
     if raw.acquire(False):
         rec.emit(schema.LOCK_ACQUIRE, name, site, {"result": True})
         return True
-    begin = rec.emit(
-        schema.LOCK_ACQUIRE_BEGIN,
-        name,
-        site,
-        {"timeout": None if timeout == -1 else seconds(timeout)},
-        blocking=True,
-    )
-    got = False
-    error: str | None = None
-    try:
-        got = raw.acquire(True, timeout)
-    except BaseException as exc:  # KeyboardInterrupt while waiting
-        error = type(exc).__name__
-        raise
-    finally:
-        rec.end_blocking(
-            schema.LOCK_ACQUIRE_END,
-            name,
-            site,
-            begin,
-            {"result": got, "timed_out": not got and error is None, "error": error},
-        )
+    timeout_s = None if timeout == -1 else seconds(timeout)
+    with rec.blocking(schema.LOCK_ACQUIRE_BEGIN, name, site, {"timeout": timeout_s}) as call:
+        got = call.result = raw.acquire(True, timeout)
     return got
 
 
@@ -253,19 +234,11 @@ class RLock(_TracedLock):
                 self._lock.acquire()
                 rec.emit(schema.LOCK_ACQUIRE, self.name, site, {"result": True})
             return None
-        begin = rec.emit(
-            schema.LOCK_ACQUIRE_BEGIN, self.name, site, {"timeout": None}, blocking=True
-        )
-        # The raw restore, like threading's, cannot be interrupted: a
-        # Condition.wait must never return without its lock.
-        self._lock._acquire_restore(state)
-        rec.end_blocking(
-            schema.LOCK_ACQUIRE_END,
-            self.name,
-            site,
-            begin,
-            {"result": True, "timed_out": False, "error": None},
-        )
+        with rec.blocking(schema.LOCK_ACQUIRE_BEGIN, self.name, site, {"timeout": None}) as call:
+            # The raw restore, like threading's, cannot be interrupted: a
+            # Condition.wait must never return without its lock.
+            self._lock._acquire_restore(state)
+            call.result = True
         for _ in range(count - 1):
             rec.emit(schema.LOCK_ACQUIRE, self.name, site, {"result": True})
         return None

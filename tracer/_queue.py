@@ -176,32 +176,19 @@ class Queue(queue.Queue[_T]):
                 except queue.Full:
                     self._refused(rec, schema.QUEUE_PUT, site, "Full")
                     raise
-            begin = rec.emit(
+            with rec.blocking(
                 schema.QUEUE_PUT_BEGIN,
                 self.name,
                 site,
                 {"timeout": seconds(timeout), "maxsize": self.maxsize},
-                blocking=True,
-            )
-            done = False
-            error: str | None = None
-            try:
-                super().put(item, block, timeout)
-                done = True
-            except queue.Full:  # timed out: no room came
-                self._refused(rec, schema.QUEUE_PUT, site, "Full")
-                raise
-            except BaseException as exc:  # KeyboardInterrupt while waiting
-                error = type(exc).__name__
-                raise
-            finally:
-                rec.end_blocking(
-                    schema.QUEUE_PUT_END,
-                    self.name,
-                    site,
-                    begin,
-                    {"result": done, "timed_out": not done and error is None, "error": error},
-                )
+                timeouts=(queue.Full,),
+            ) as call:
+                try:
+                    super().put(item, block, timeout)
+                except queue.Full:  # timed out: no room came
+                    self._refused(rec, schema.QUEUE_PUT, site, "Full")
+                    raise
+                call.result = True
             return None
 
     def get(self, block: bool = True, timeout: float | None = None) -> _T:
@@ -216,32 +203,19 @@ class Queue(queue.Queue[_T]):
                 except queue.Empty:
                     self._refused(rec, schema.QUEUE_GET, site, "Empty")
                     raise
-            begin = rec.emit(
+            with rec.blocking(
                 schema.QUEUE_GET_BEGIN,
                 self.name,
                 site,
                 {"timeout": seconds(timeout)},
-                blocking=True,
-            )
-            done = False
-            error: str | None = None
-            try:
-                value = super().get(block, timeout)
-                done = True
-            except queue.Empty:  # timed out: no item came
-                self._refused(rec, schema.QUEUE_GET, site, "Empty")
-                raise
-            except BaseException as exc:
-                error = type(exc).__name__
-                raise
-            finally:
-                rec.end_blocking(
-                    schema.QUEUE_GET_END,
-                    self.name,
-                    site,
-                    begin,
-                    {"result": done, "timed_out": not done and error is None, "error": error},
-                )
+                timeouts=(queue.Empty,),
+            ) as call:
+                try:
+                    value = super().get(block, timeout)
+                except queue.Empty:  # timed out: no item came
+                    self._refused(rec, schema.QUEUE_GET, site, "Empty")
+                    raise
+                call.result = True
             return value
 
     def task_done(self) -> None:
@@ -268,15 +242,8 @@ class Queue(queue.Queue[_T]):
         with self.mutex:
             if not self.unfinished_tasks:
                 return None  # returns at once: nothing to write
-            begin = rec.emit(schema.QUEUE_JOIN_BEGIN, self.name, site, None, blocking=True)
-            error: str | None = None
-            try:
+            with rec.blocking(schema.QUEUE_JOIN_BEGIN, self.name, site, reports_result=False):
                 super().join()
-            except BaseException as exc:
-                error = type(exc).__name__
-                raise
-            finally:
-                rec.end_blocking(schema.QUEUE_JOIN_END, self.name, site, begin, {"error": error})
             return None
 
 
@@ -409,29 +376,20 @@ class SimpleQueue(queue.SimpleQueue[_T]):
         else:
             self._took(rec, site, value)
             return value
-        begin = rec.emit(
-            schema.QUEUE_GET_BEGIN, self.name, site, {"timeout": seconds(timeout)}, blocking=True
-        )
-        done = False
-        error: str | None = None
-        try:
-            value = super().get(True, timeout)
-            done = True
+        with rec.blocking(
+            schema.QUEUE_GET_BEGIN,
+            self.name,
+            site,
+            {"timeout": seconds(timeout)},
+            timeouts=(queue.Empty,),
+        ) as call:
+            try:
+                value = super().get(True, timeout)
+            except queue.Empty:  # timed out
+                self._took_none(rec, site)
+                raise
+            call.result = True
             self._took(rec, site, value)
-        except queue.Empty:  # timed out
-            self._took_none(rec, site)
-            raise
-        except BaseException as exc:
-            error = type(exc).__name__
-            raise
-        finally:
-            rec.end_blocking(
-                schema.QUEUE_GET_END,
-                self.name,
-                site,
-                begin,
-                {"result": done, "timed_out": not done and error is None, "error": error},
-            )
         return value
 
     def get_nowait(self) -> _T:

@@ -105,7 +105,29 @@ class Recorder:
                 self._blocked[self._seq] = captured
             return self._seq
 
-    def end_blocking(
+    def blocking(
+        self,
+        begin_event: str,
+        obj: str | None,
+        site: RawSite | None,
+        fields: dict[str, Any] | None = None,
+        *,
+        outcome: dict[str, Any] | None = None,
+        timeouts: tuple[type[BaseException], ...] = (),
+        reports_result: bool = True,
+    ) -> BlockingCall:
+        """Write a blocking call's begin line; the returned call writes its end.
+
+        ``outcome`` holds the end line's own fields with their values should
+        the call raise; ``timeouts`` are the exceptions that mean the call
+        gave up waiting (``queue.Empty``), not that it failed.
+        """
+        begin = self.emit(begin_event, obj, site, fields, blocking=True)
+        return BlockingCall(
+            self, schema.BLOCKING[begin_event], obj, site, begin, outcome, timeouts, reports_result
+        )
+
+    def _end_blocking(
         self,
         event: str,
         obj: str | None,
@@ -113,7 +135,6 @@ class Recorder:
         begin_seq: int,
         fields: dict[str, Any],
     ) -> int:
-        """Queue the end of a blocking operation begun with ``emit(..., blocking=True)``."""
         with self._lock:
             self._blocked.pop(begin_seq, None)
             return self.emit(event, obj, site, {"begin_seq": begin_seq, **fields})
@@ -238,6 +259,67 @@ class Recorder:
     ) -> None:
         reason, detail, code = end_reason(exc)
         self.stop(reason, detail, code)
+
+
+class BlockingCall:
+    """A blocking call between its begin line (written) and its end line.
+
+    Used as ``with rec.blocking(...) as call:``.  Inside, set ``call.result``
+    to what the call returned and ``call.outcome[...]`` to any other end
+    field.  Leaving the block writes the end line: ``begin_seq``, ``result``
+    and ``timed_out`` (no result and no error), the outcome fields, and
+    ``error``: the name of the exception leaving the block, which goes on to
+    the caller untouched.
+    """
+
+    __slots__ = (
+        "_end",
+        "_obj",
+        "_rec",
+        "_reports_result",
+        "_site",
+        "_timeouts",
+        "begin",
+        "outcome",
+        "result",
+    )
+
+    def __init__(
+        self,
+        rec: Recorder,
+        end_event: str,
+        obj: str | None,
+        site: RawSite | None,
+        begin: int,
+        outcome: dict[str, Any] | None,
+        timeouts: tuple[type[BaseException], ...],
+        reports_result: bool,
+    ) -> None:
+        self._rec, self._end, self._obj, self._site = rec, end_event, obj, site
+        self._timeouts, self._reports_result = timeouts, reports_result
+        self.begin = begin
+        self.result: Any = False
+        self.outcome: dict[str, Any] = {} if outcome is None else outcome
+
+    def __enter__(self) -> BlockingCall:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        error = None
+        if exc_type is not None and not issubclass(exc_type, self._timeouts):
+            error = exc_type.__name__
+        fields: dict[str, Any] = {}
+        if self._reports_result:
+            fields["result"] = self.result
+            fields["timed_out"] = not self.result and error is None
+        fields.update(self.outcome)
+        fields["error"] = error
+        self._rec._end_blocking(self._end, self._obj, self._site, self.begin, fields)
 
 
 def end_reason(exc: BaseException | None) -> tuple[str, str | None, int | None]:

@@ -53,33 +53,17 @@ class Semaphore(threading.Semaphore):
                 got = super().acquire(False)
                 rec.emit(schema.SEM_ACQUIRE, self.name, site, {"result": got, "count": self._value})
                 return got
-            begin = rec.emit(
+            with rec.blocking(
                 schema.SEM_ACQUIRE_BEGIN,
                 self.name,
                 site,
                 {"timeout": seconds(timeout), "count": self._value},
-                blocking=True,
-            )
-            got = False
-            error: str | None = None
-            try:
-                got = super().acquire(True, timeout)
-            except BaseException as exc:  # KeyboardInterrupt while waiting
-                error = type(exc).__name__
-                raise
-            finally:
-                rec.end_blocking(
-                    schema.SEM_ACQUIRE_END,
-                    self.name,
-                    site,
-                    begin,
-                    {
-                        "result": got,
-                        "timed_out": not got and error is None,
-                        "count": self._value,
-                        "error": error,
-                    },
-                )
+                outcome={"count": self._value},
+            ) as call:
+                try:
+                    got = call.result = super().acquire(True, timeout)
+                finally:
+                    call.outcome["count"] = self._value
             return got
 
     def __enter__(self, blocking: bool = True, timeout: float | None = None) -> bool:

@@ -74,29 +74,13 @@ def _join(self: threading.Thread, timeout: float | None = None) -> None:
     if rec is None or not _waits_for(self):
         return _original_join(self, timeout)
     site = _site.caller_site()
-    name = self.name
-    begin = rec.emit(
-        schema.THREAD_JOIN_BEGIN,
-        name,
-        site,
-        {"timeout": _seconds(timeout)},
-        blocking=True,
-    )
-    error: str | None = None
-    try:
-        _original_join(self, timeout)
-    except BaseException as exc:  # KeyboardInterrupt while joining
-        error = type(exc).__name__
-        raise
-    finally:
-        ended = not self.is_alive()
-        rec.end_blocking(
-            schema.THREAD_JOIN_END,
-            name,
-            site,
-            begin,
-            {"result": ended, "timed_out": not ended and error is None, "error": error},
-        )
+    with rec.blocking(
+        schema.THREAD_JOIN_BEGIN, self.name, site, {"timeout": _seconds(timeout)}
+    ) as call:
+        try:
+            _original_join(self, timeout)
+        finally:
+            call.result = not self.is_alive()
 
 
 def _seconds(timeout: object) -> float | None:
