@@ -322,6 +322,26 @@ class BlockingCall:
         self._rec._end_blocking(self._end, self._obj, self._site, self.begin, fields)
 
 
+def _forget_in_child() -> None:
+    """After os.fork(), in the child: record nothing, and never end the parent's trace.
+
+    The writer thread did not survive the fork and the file is the parent's:
+    a child writing to it would interleave lines, and a child's trace.end
+    would close the parent's trace.  Locks another thread held at the fork
+    stay held in the child forever, so they are replaced.
+    """
+    global current, _start_lock
+    _start_lock = _thread.allocate_lock()
+    rec, current = current, None
+    if rec is not None:
+        rec._lock = _thread.RLock()
+        rec._open = False
+        rec._pending = []
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def end_reason(exc: BaseException | None) -> tuple[str, str | None, int | None]:
     """trace.end's reason, detail and exit code for a block ended by ``exc``."""
     if exc is None:

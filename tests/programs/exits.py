@@ -31,6 +31,15 @@ elif how == "thread-raise":
     t = threading.Thread(target=fail, name="failing")
     t.start()
     t.join()
+elif how == "fork":
+    # The child uses traced objects and exits normally: it must not write
+    # into the parent's trace, nor wait for a writer it does not have.
+    pid = os.fork()
+    if pid == 0:
+        ready.set()
+        ready.clear()
+        sys.exit(0)
+    os.waitpid(pid, 0)
 elif how == "block":
     # A daemon thread and then the main thread block in waits that nothing
     # will end; the test ends the run with a signal or a timeout.

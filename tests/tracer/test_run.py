@@ -105,6 +105,18 @@ def test_exception_in_a_thread_is_recorded(tmp_path: Path) -> None:
     assert exc["site"].startswith("exits.py:")
 
 
+def test_a_forked_child_records_nothing_and_exits_at_once(tmp_path: Path) -> None:
+    """os.fork() in the program: the child neither writes to nor ends the parent's trace."""
+    trace = tmp_path / "t.jsonl"
+    started = time.monotonic()
+    traced = tracer_run("-o", str(trace), EXITS, "fork")
+    assert traced.returncode == 0 and time.monotonic() - started < 8
+    lines = read(trace)
+    assert [e["event"] for e in lines].count("trace.end") == 1
+    assert lines[-1]["event"] == "trace.end" and lines[-1]["reason"] == "completed"
+    assert not [e for e in lines if e["event"] == "event.clear"]
+
+
 def test_standard_library_internals_are_not_recorded(tmp_path: Path) -> None:
     """Thread's own started-Event and join locks never appear as the program's signals."""
     trace = tmp_path / "t.jsonl"
