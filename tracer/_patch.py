@@ -33,7 +33,25 @@ _LIBRARY_DIRS = tuple(
         | {os.path.join(os.path.dirname(os.path.realpath(tracer.__file__)), "")}
     )
 )
+#: The modules whose primitives are never the program's, wherever they live.
+_ALWAYS_LIBRARY = frozenset(
+    os.path.realpath(m.__file__) for m in (threading, queue) if m.__file__ is not None
+)
+#: Directories of the program's own code, even when they lie among the
+#: libraries (a package installed in site-packages run with ``-m``).
+_program_dirs: tuple[str, ...] = ()
 _verdicts: dict[str, bool] = {}
+
+
+def _is_library(filename: str) -> bool:
+    if filename.startswith("<"):  # <frozen ...>, <string>, <stdin>
+        return filename.startswith("<frozen")
+    path = os.path.realpath(filename)
+    if path in _ALWAYS_LIBRARY:
+        return True
+    if _program_dirs and path.startswith(_program_dirs):
+        return False
+    return path.startswith(_LIBRARY_DIRS)
 
 
 def _from_library(depth: int) -> bool:
@@ -44,12 +62,7 @@ def _from_library(depth: int) -> bool:
         return True
     verdict = _verdicts.get(filename)
     if verdict is None:
-        verdict = filename.startswith("<frozen") or (
-            os.path.realpath(filename).startswith(_LIBRARY_DIRS)
-            if os.path.isabs(filename)
-            else False
-        )
-        _verdicts[filename] = verdict
+        verdict = _verdicts[filename] = _is_library(filename)
     return verdict
 
 
@@ -95,10 +108,21 @@ _TABLE = (
 _installed: list[tuple[Any, str, Any, Any]] = []
 
 
-def install() -> None:
-    """Put the replacements in place (the recording must already be running)."""
+def install(program_dir: str | None = None) -> None:
+    """Put the replacements in place (the recording must already be running).
+
+    ``program_dir`` holds the program's own code (its script's directory, or
+    the package run with ``-m``); it counts as the program's even inside a
+    library directory, unless it would take in the standard library itself.
+    """
+    global _program_dirs
     if _installed:
         return
+    if program_dir is not None:
+        mine = os.path.join(os.path.realpath(program_dir), "")
+        if not any(lib.startswith(mine) for lib in _LIBRARY_DIRS):
+            _program_dirs = (mine,)
+            _verdicts.clear()
     for module, attr, traced in _TABLE:
         entry = _substitute(module, attr, traced)
         _installed.append(entry)

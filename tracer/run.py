@@ -64,6 +64,7 @@ class _Loaded:
     argv0: str
     path0: str
     globals: dict[str, Any]
+    home: str  # the directory of the program's own code
 
 
 def _load(program: Program) -> _Loaded:
@@ -82,6 +83,9 @@ def _load(program: Program) -> _Loaded:
         if source is None:
             raise ProgramError(f"module {program.target} has no Python source to run")
         filename = spec.origin
+        top = importlib.util.find_spec(program.target.partition(".")[0])
+        locations = top.submodule_search_locations if top is not None else None
+        home = list(locations)[0] if locations else os.path.dirname(filename)
         namespace: dict[str, Any] = {
             "__spec__": spec,
             "__package__": spec.parent,
@@ -96,7 +100,7 @@ def _load(program: Program) -> _Loaded:
             raise ProgramError(f"cannot open file {program.target}: {exc.strerror}") from None
         filename = program.target
         namespace = {"__spec__": None, "__package__": None, "__loader__": None}
-        path0 = os.path.dirname(os.path.abspath(program.target))
+        path0 = home = os.path.dirname(os.path.abspath(program.target))
     try:
         tree = ast.parse(source, filename)
     except SyntaxError as exc:
@@ -111,7 +115,7 @@ def _load(program: Program) -> _Loaded:
             _rewrite.HELPER: _rewrite.Helper,
         }
     )
-    return _Loaded(code, filename, path0, namespace)
+    return _Loaded(code, filename, path0, namespace, home)
 
 
 class ProgramRun:
@@ -140,7 +144,7 @@ class ProgramRun:
         module.__dict__.update(loaded.globals)
         sys.modules["__main__"] = module
         self.recorder.start()
-        _patch.install()
+        _patch.install(loaded.home)
         atexit.register(self._at_exit)
         self._install_signal_handlers()
         if self.timeout is not None:

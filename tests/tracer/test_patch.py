@@ -55,3 +55,31 @@ def test_standard_library_internals_stay_original(patched: None) -> None:
 def test_uninstall_restores_the_originals(patched: None) -> None:
     """After uninstall the modules hold exactly what they held before (checked by the fixture)."""
     assert threading.Event is not tracer.Event
+
+
+def test_an_installed_program_run_with_m_counts_as_the_program(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Code under the program's own directory is the program's, even inside site-packages."""
+    import os
+    import sysconfig
+
+    package = os.path.join(os.path.realpath(sysconfig.get_paths()["purelib"]), "mypkg", "")
+    module = os.path.join(package, "__main__.py")
+    assert _patch._is_library(module)
+    monkeypatch.setattr(_patch, "_program_dirs", (package,))
+    assert not _patch._is_library(module)
+    # threading and queue stay library code whatever the program's directory.
+    assert _patch._is_library(threading.__file__)
+    assert _patch._is_library(os.path.join(os.path.dirname(threading.__file__), "logging", "x.py"))
+
+
+def test_a_program_directory_holding_the_standard_library_is_refused() -> None:
+    """install() never treats a directory that contains the libraries as the program's."""
+    import os
+
+    _patch.install(os.path.dirname(threading.__file__))
+    try:
+        assert _patch._program_dirs == ()
+    finally:
+        _patch.uninstall()
