@@ -85,7 +85,7 @@ def _load(program: Program) -> _Loaded:
         filename = spec.origin
         top = importlib.util.find_spec(program.target.partition(".")[0])
         locations = top.submodule_search_locations if top is not None else None
-        home = list(locations)[0] if locations else os.path.dirname(filename)
+        home = next(iter(locations)) if locations else os.path.dirname(filename)
         namespace: dict[str, Any] = {
             "__spec__": spec,
             "__package__": spec.parent,
