@@ -13,6 +13,7 @@ from typing import Any
 
 from synctrace import schema
 from tracer import _names, _recorder, _site
+from tracer._recorder import Recorder
 
 
 class Condition(threading.Condition):
@@ -56,18 +57,21 @@ class Condition(threading.Condition):
         return result
 
     def notify(self, n: int = 1) -> None:
-        self._record_notify(n, every=False)
+        rec = _recorder.current
+        if rec is not None:
+            self._record_notify(rec, n, every=False)
         super().notify(n)
 
     def notify_all(self) -> None:
-        self._record_notify(None, every=True)
+        rec = _recorder.current
+        if rec is not None:
+            self._record_notify(rec, None, every=True)
         # Not super().notify_all(): it calls self.notify(), recording twice.
         threading.Condition.notify(self, len(self._waiters))  # type: ignore[attr-defined]
 
-    def _record_notify(self, n: int | None, *, every: bool) -> None:
-        rec = _recorder.current
-        if rec is None or not self._is_owned():  # type: ignore[attr-defined]
-            return
+    def _record_notify(self, rec: Recorder, n: int | None, *, every: bool) -> None:
+        if not self._is_owned():  # type: ignore[attr-defined]
+            return  # threading raises its RuntimeError: nothing was notified
         pending = [begin for begin, by in self._waiting.items() if by is None]
         released = pending if n is None else pending[: max(n, 0)]
         seq = rec.emit(
