@@ -113,8 +113,20 @@ def run(
     show_default=True,
     help="Items to produce in all.",
 )
-@click.option("--producers", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--consumers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--producers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Producer threads; the items are shared out between them.",
+)
+@click.option(
+    "--consumers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Consumer threads.",
+)
 @click.option(
     "--time-scale",
     type=click.FloatRange(min=0),
