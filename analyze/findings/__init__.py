@@ -16,6 +16,7 @@ import polars as pl
 
 from analyze.findings import (
     cleared_wait,
+    deadlock,
     failed_take,
     hang,
     lost_signal,
@@ -38,6 +39,7 @@ DETECTORS: Final[tuple[Detector, ...]] = (
     Detector(cleared_wait.KIND, cleared_wait.detect),
     Detector(stranded_item.KIND, stranded_item.detect),
     Detector(hang.KIND, hang.detect),
+    Detector(deadlock.KIND, deadlock.detect),
     Detector(failed_take.KIND, failed_take.detect),
     Detector(thread_exception.KIND, thread_exception.detect),
     Detector(unheard_notify.KIND, unheard_notify.detect),

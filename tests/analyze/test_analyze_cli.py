@@ -65,6 +65,7 @@ def test_json_contract(trace: Path) -> None:
         "cleared-wait": 0,
         "stranded-item": 1,
         "hang": 0,
+        "deadlock": 0,
         "failed-take": 0,
         "thread-exception": 0,
         "unheard-notify": 0,
@@ -105,7 +106,7 @@ started 2026-11-26 03:40:00 UTC · 0.005 s recorded · 6 events · complete
 
 3 findings: 1 error, 1 warning, 1 info
 lost-signal 1, unwaited-signal 1, cleared-wait 0, stranded-item 1, hang 0,
-  failed-take 0, thread-exception 0, unheard-notify 0
+  deadlock 0, failed-take 0, thread-exception 0, unheard-notify 0
 
 lost-signal (1)
   0.001 s  error   lost-signal  Thread-1 · ready · cook.py:40
