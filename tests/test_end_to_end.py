@@ -69,6 +69,29 @@ def test_correct_queue_program_has_no_error_or_warning(tmp_path: Path) -> None:
     assert objects == {"work", "done", "done_lock"}
 
 
+def test_opposite_lock_order_is_reported_as_a_deadlock(tmp_path: Path) -> None:
+    """Two threads holding one lock each and waiting for the other's: one deadlock, three hangs."""
+    trace, out, status = record(tmp_path, "--timeout", "1", str(PROGRAMS / "two_locks.py"))
+    assert status == 124 and out == ""
+    rep = report(trace)
+    (deadlock,) = kinds(rep, "deadlock")
+    assert deadlock["severity"] == "error"
+    assert "one holds a and waits for b" in deadlock["message"]
+    assert "two holds b and waits for a" in deadlock["message"]
+    hangs = {(f["thread"], f["object"]) for f in kinds(rep, "hang")}
+    assert hangs == {("one", "b"), ("two", "a"), ("MainThread", "one")}
+
+
+def test_correct_event_and_queue_use_raises_nothing_above_info(tmp_path: Path) -> None:
+    """A start signal, get(timeout=) polling and a results list: only info findings."""
+    trace, out, status = record(tmp_path, str(PROGRAMS / "start_signal.py"))
+    assert status == 0 and out.strip() == "30"
+    rep = report(trace)
+    assert [f for f in rep["findings"] if f["severity"] in ("error", "warning")] == []
+    assert rep["containers"]["results"]["added"] == 30
+    assert rep["containers"]["work"]["stranded"] == 0
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SEED.exists(), reason="the seed program is not beside this checkout")
 def test_seed_program_unchanged(tmp_path: Path) -> None:
