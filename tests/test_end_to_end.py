@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,23 @@ def test_correct_event_and_queue_use_raises_nothing_above_info(tmp_path: Path) -
     assert [f for f in rep["findings"] if f["severity"] in ("error", "warning")] == []
     assert rep["containers"]["results"]["added"] == 30
     assert rep["containers"]["work"]["stranded"] == 0
+
+
+def test_a_program_in_several_files_has_its_other_modules_traced(tmp_path: Path) -> None:
+    """Lists and primitives bound in an imported module of the program are traced and named."""
+    program = tmp_path / "split"
+    shutil.copytree(PROGRAMS / "split", program)
+    trace, out, status = record(tmp_path, str(program / "main.py"))
+    assert status == 0 and out == "took 2\n"
+    rep = report(trace)
+    assert rep["counts"]["lost-signal"] == 1
+    items = rep["containers"]["items"]
+    assert (items["added"], items["taken"], items["stranded"]) == (2, 1, 1)
+    assert {f["object"] for f in kinds(rep, "lost-signal")} == {"ready"}
+    # The rewritten code was never cached: the program's bytecode cache, if
+    # any, is Python's own.
+    cache = program / "__pycache__"
+    assert not cache.exists() or all("buffer" not in p.name for p in cache.iterdir())
 
 
 @pytest.mark.slow

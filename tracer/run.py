@@ -38,7 +38,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tracer import _patch, _rewrite, _site
+from tracer import _imports, _patch, _rewrite, _site
 from tracer._recorder import Recorder
 
 #: Exit status on --timeout, as timeout(1) uses.
@@ -145,6 +145,7 @@ class ProgramRun:
         sys.modules["__main__"] = module
         self.recorder.start()
         _patch.install(loaded.home)
+        _imports.install(_patch._program_dirs)
         atexit.register(self._at_exit)
         self._install_signal_handlers()
         if self.timeout is not None:
@@ -192,6 +193,7 @@ class ProgramRun:
             self.finish("interrupt", "KeyboardInterrupt while waiting for threads", None)
         else:
             self.finish(*self._ending)
+        _imports.uninstall()
         _patch.uninstall()
 
     def _install_signal_handlers(self) -> None:
