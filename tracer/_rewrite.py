@@ -1,7 +1,8 @@
 """Source rewriting for ``tracer run``: name objects, trace shared lists.
 
-Two small changes to the program's main module, made on its syntax tree so
-that line numbers and tracebacks stay exactly the program's:
+Two small changes to the program's modules (the main one, and those it
+imports from its own directory: see ``_imports``), made on their syntax tree
+so that line numbers and tracebacks stay exactly the program's:
 
 * ``NAME = Event()`` (or ``Queue(...)``, ``threading.Lock()``, ... any
   constructor of a primitive we trace, in any scope) and ``obj.NAME = ...``
