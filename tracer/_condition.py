@@ -39,7 +39,7 @@ class Condition(threading.Condition):
             # Unowned: let threading raise its RuntimeError, unrecorded.
             return super().wait(timeout)
         site = _site.caller_site()
-        timeout_s = None if timeout is None else float(timeout)
+        timeout_s = _recorder.seconds(timeout)
         with rec.blocking(
             schema.COND_WAIT_BEGIN,
             self.name,

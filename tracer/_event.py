@@ -92,7 +92,7 @@ class Event(threading.Event):
         site = _site.caller_site()
         with self._cond:
             flag = self._flag
-            timeout_s = None if timeout is None else float(timeout)
+            timeout_s = _recorder.seconds(timeout)
             with rec.blocking(
                 schema.EVENT_WAIT_BEGIN,
                 self.name,

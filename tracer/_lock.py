@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from synctrace import schema
 from tracer import _names, _recorder, _site
-from tracer._recorder import Recorder
+from tracer._recorder import Recorder, seconds
 
 # Captured before anything can patch threading: our internals are raw.
 _allocate_lock = _thread.allocate_lock
@@ -44,19 +44,6 @@ def _check_arguments(blocking: bool, timeout: float) -> None:
     """
     if blocking and timeout != -1:
         _allocate_lock().acquire(True, timeout)
-
-
-def seconds(timeout: object) -> float | None:
-    """A begin line's ``timeout``: seconds, or None for none (or one we cannot read).
-
-    Never raises: an odd timeout is the call's to refuse, not ours.
-    """
-    if timeout is None:
-        return None
-    try:
-        return float(timeout)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def _acquire(

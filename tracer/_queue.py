@@ -27,8 +27,7 @@ from typing import Any, TypeVar
 from synctrace import schema
 from tracer import _names, _recorder, _site
 from tracer._list import short_repr
-from tracer._lock import seconds
-from tracer._recorder import Recorder
+from tracer._recorder import Recorder, seconds
 
 _T = TypeVar("_T")
 

@@ -322,6 +322,19 @@ class BlockingCall:
         self._rec._end_blocking(self._end, self._obj, self._site, self.begin, fields)
 
 
+def seconds(timeout: object) -> float | None:
+    """A begin line's ``timeout``: seconds, or None for none (or one we cannot read).
+
+    Never raises: an odd timeout is the call's to refuse, not ours.
+    """
+    if timeout is None:
+        return None
+    try:
+        return float(timeout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 def _forget_in_child() -> None:
     """After os.fork(), in the child: record nothing, and never end the parent's trace.
 

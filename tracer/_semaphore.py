@@ -13,7 +13,7 @@ from types import TracebackType
 
 from synctrace import schema
 from tracer import _names, _recorder, _site
-from tracer._lock import seconds
+from tracer._recorder import seconds
 
 # Captured before anything can patch threading: our internals are raw.
 _RawCondition = threading.Condition

@@ -75,20 +75,12 @@ def _join(self: threading.Thread, timeout: float | None = None) -> None:
         return _original_join(self, timeout)
     site = _site.caller_site()
     with rec.blocking(
-        schema.THREAD_JOIN_BEGIN, self.name, site, {"timeout": _seconds(timeout)}
+        schema.THREAD_JOIN_BEGIN, self.name, site, {"timeout": _recorder.seconds(timeout)}
     ) as call:
         try:
             _original_join(self, timeout)
         finally:
             call.result = not self.is_alive()
-
-
-def _seconds(timeout: object) -> float | None:
-    # As tracer._lock.seconds (which imports us, through the recorder).
-    try:
-        return None if timeout is None else float(timeout)  # type: ignore[arg-type]
-    except (TypeError, ValueError):  # the call's to refuse, not ours
-        return None
 
 
 def _waits_for(thread: threading.Thread) -> bool:
