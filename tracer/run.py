@@ -208,10 +208,17 @@ class ProgramRun:
         raise KeyboardInterrupt
 
     def _on_sigterm(self, signum: int, frame: types.FrameType | None) -> None:
+        # The handler may run in the middle of one of our own emits, holding
+        # the recorder's lock that the writer needs to flush: ending the
+        # trace here would wait on the writer, which waits on us.  So a raw
+        # thread ends it, while this thread goes back to what it was doing.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _thread.start_new_thread(self._terminate, ())
+
+    def _terminate(self) -> None:
         self.finish("sigterm", "SIGTERM", None)
         _flush_standard_streams()
         # Die of the signal, as the program would have without us.
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
 
     def _timer(self, seconds: float) -> None:

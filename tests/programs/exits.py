@@ -40,6 +40,13 @@ elif how == "fork":
         ready.clear()
         sys.exit(0)
     os.waitpid(pid, 0)
+elif how == "busy":
+    # Keeps the recorder busy with lock lines until it is killed.
+    lock = threading.Lock()
+    print("busy", flush=True)
+    while True:
+        with lock:
+            pass
 elif how == "block":
     # A daemon thread and then the main thread block in waits that nothing
     # will end; the test ends the run with a signal or a timeout.

@@ -206,6 +206,24 @@ def test_sigterm_writes_the_end_and_dies_of_the_signal(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_sigterm_while_busy_recording_ends_the_trace_at_once(tmp_path: Path) -> None:
+    """SIGTERM arriving amid a stream of events still ends the trace promptly and whole."""
+    trace = tmp_path / "t.jsonl"
+    proc = spawn(trace, EXITS, "busy")
+    wait_for_line(proc, "busy")
+    wait_for_trace(trace, '"event":"lock.release"')
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGTERM
+    assert time.monotonic() - started < 5
+    lines = read(trace)
+    assert lines[-1]["event"] == "trace.end" and lines[-1]["reason"] == "sigterm"
+    seqs = [e["seq"] for e in lines]
+    assert seqs == sorted(seqs)
+
+
+@pytest.mark.slow
 def test_sigkill_leaves_whole_lines_and_recent_events_on_disk(tmp_path: Path) -> None:
     """After SIGKILL every line but possibly the last is whole JSON, and older events are there."""
     trace = tmp_path / "t.jsonl"
