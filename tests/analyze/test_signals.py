@@ -148,3 +148,38 @@ def test_notify_with_no_waiter_is_only_info(recorder: Recorder, report_of: Repor
     ]
     assert report.counts["unheard-notify"] == 2
     assert report.worst_severity() == "info"
+
+
+def test_unheard_notify_then_a_wait_that_never_returned_is_a_warning(
+    recorder: Recorder, report_of: ReportOf
+) -> None:
+    """An unheard notify followed by a wait on that Condition that never returned is a warning."""
+    first = recorder.op(
+        schema.COND_NOTIFY, "cv", thread="MainThread", waiters=0, woken=0, all=False
+    )
+    recorder.begin(schema.COND_WAIT_BEGIN, "cv", thread="Thread-1", site="app.py:7", timeout=None)
+    assert found(report_of(recorder), "unheard-notify") == [
+        (
+            "unheard-notify",
+            "warning",
+            first,
+            "MainThread",
+            "1 of 1 notify() calls found no thread waiting, so they woke nobody (this is the"
+            " first); later Thread-1 waited on it (app.py:7) and never returned: if it waited"
+            " for what a notify() announced, that wake-up was lost (guard each wait() with"
+            " `while not <condition>:`)",
+        )
+    ]
+
+
+def test_unheard_notify_stays_info_when_later_waits_return(
+    recorder: Recorder, report_of: ReportOf
+) -> None:
+    """A wait after the unheard notify that did return, or a hung wait before it, keeps it info."""
+    hung_before = recorder.begin(schema.COND_WAIT_BEGIN, "cv", thread="Thread-2", timeout=None)
+    recorder.op(schema.COND_NOTIFY, "cv", thread="MainThread", waiters=0, woken=0, all=False)
+    later = recorder.begin(schema.COND_WAIT_BEGIN, "cv", thread="Thread-1", timeout=1.0)
+    recorder.finish(later, result=False, timed_out=True, woken_by=None)
+    assert hung_before < later
+    severities = [s for _, s, *_ in found(report_of(recorder), "unheard-notify")]
+    assert severities == ["info"]
