@@ -134,6 +134,7 @@ class ProgramRun:
         """Write trace.end once; the first caller wins."""
         if self._finished.acquire(blocking=False):
             self.recorder.stop(reason, detail, code)
+            _tell_a_person(self.recorder)
 
     def execute(self) -> None:
         """Run the program to its end; exceptions leave exactly as Python's would."""
@@ -235,6 +236,17 @@ def _exit_status(code: object) -> int:
     if isinstance(code, int):
         return code
     return 1
+
+
+def _tell_a_person(recorder: Recorder) -> None:
+    """Say where the trace went, on a terminal only: pipes get the program's output alone."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        if sys.stderr.isatty():
+            sys.stderr.write(
+                f"synctrace: {recorder.events_written} events written to {recorder.path};"
+                f" next: analyze report {recorder.path}\n"
+            )
+            sys.stderr.flush()
 
 
 def _flush_standard_streams() -> None:
