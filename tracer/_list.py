@@ -33,6 +33,13 @@ def short_repr(value: object) -> str:
     return text if len(text) <= _LIMIT else text[: _LIMIT - 3] + "..."
 
 
+def moved(
+    item: int | None, index: int | None, depth: int, value: str | None, error: str | None = None
+) -> dict[str, Any]:
+    """The fields of a container line (one item moved, or a take that failed)."""
+    return {"item": item, "index": index, "depth": depth, "value": value, "error": error}
+
+
 class List(list[_T]):
     """A drop-in for ``list`` whose adds and takes are traced.
 
@@ -75,7 +82,7 @@ class List(list[_T]):
             event,
             self.name,
             site,
-            {"item": item, "index": index, "depth": len(ids), "value": text, "error": None},
+            moved(item, index, len(ids), text),
         )
 
     def _gone(
@@ -86,13 +93,7 @@ class List(list[_T]):
             event,
             self.name,
             site,
-            {
-                "item": item,
-                "index": index,
-                "depth": len(ids),
-                "value": short_repr(value),
-                "error": None,
-            },
+            moved(item, index, len(ids), short_repr(value)),
         )
 
     def _failed(self, rec: Recorder, event: str, site: Any, index: Any, exc: BaseException) -> None:
@@ -100,13 +101,13 @@ class List(list[_T]):
             event,
             self.name,
             site,
-            {
-                "item": None,
-                "index": index if isinstance(index, int) else None,
-                "depth": len(self),
-                "value": None,
-                "error": type(exc).__name__,
-            },
+            moved(
+                None,
+                index if isinstance(index, int) else None,
+                len(self),
+                None,
+                type(exc).__name__,
+            ),
         )
 
     def _discard(
@@ -117,16 +118,7 @@ class List(list[_T]):
         for index, item, value in sorted(removed, key=lambda r: -r[1]):
             depth -= 1
             rec.emit(
-                schema.LIST_CLEAR,
-                self.name,
-                site,
-                {
-                    "item": item,
-                    "index": index,
-                    "depth": depth,
-                    "value": short_repr(value),
-                    "error": None,
-                },
+                schema.LIST_CLEAR, self.name, site, moved(item, index, depth, short_repr(value))
             )
 
     # --- adds -----------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from synctrace import schema
 from tracer import _names, _recorder, _site
-from tracer._list import short_repr
+from tracer._list import moved, short_repr
 from tracer._recorder import Recorder, seconds
 
 _T = TypeVar("_T")
@@ -121,13 +121,7 @@ class Queue(queue.Queue[_T]):
             schema.QUEUE_PUT,
             self.name,
             _site.caller_site(),
-            {
-                "item": number,
-                "index": index,
-                "depth": len(ids),
-                "value": short_repr(item),
-                "error": None,
-            },
+            moved(number, index, len(ids), short_repr(item)),
         )
         return None
 
@@ -142,13 +136,7 @@ class Queue(queue.Queue[_T]):
             schema.QUEUE_GET,
             self.name,
             _site.caller_site(),
-            {
-                "item": number,
-                "index": index,
-                "depth": len(ids),
-                "value": short_repr(value),
-                "error": None,
-            },
+            moved(number, index, len(ids), short_repr(value)),
         )
         return value
 
@@ -158,7 +146,7 @@ class Queue(queue.Queue[_T]):
             event,
             self.name,
             site,
-            {"item": None, "index": None, "depth": self._qsize(), "value": None, "error": error},
+            moved(None, None, self._qsize(), None, error),
         )
 
     # --- the public operations ----------------------------------------------------
@@ -345,13 +333,7 @@ class SimpleQueue(queue.SimpleQueue[_T]):
                 schema.QUEUE_PUT,
                 self.name,
                 site,
-                {
-                    "item": number,
-                    "index": len(ids) - 1,
-                    "depth": len(ids),
-                    "value": text,
-                    "error": None,
-                },
+                moved(number, len(ids) - 1, len(ids), text),
             )
             # Never blocks (a SimpleQueue is unbounded), so holding our lock is safe.
             super().put(item, block, timeout)
@@ -417,7 +399,7 @@ class SimpleQueue(queue.SimpleQueue[_T]):
                 schema.QUEUE_GET,
                 self.name,
                 site,
-                {"item": number, "index": index, "depth": len(ids), "value": text, "error": None},
+                moved(number, index, len(ids), text),
             )
 
     def _took_none(self, rec: Recorder, site: _site.RawSite | None) -> None:
@@ -425,7 +407,7 @@ class SimpleQueue(queue.SimpleQueue[_T]):
             schema.QUEUE_GET,
             self.name,
             site,
-            {"item": None, "index": None, "depth": self.qsize(), "value": None, "error": "Empty"},
+            moved(None, None, self.qsize(), None, "Empty"),
         )
 
 
