@@ -195,7 +195,7 @@ class Recorder:
                     "thread_id": b[4],
                     "event": b[2],
                     "obj": b[5],
-                    "site": _render_site(b[6]),
+                    "site": None if b[6] is None else _site.site_name(b[6]),
                     "begin_seq": b[0],
                     "ts": b[1],
                 }
@@ -369,10 +369,6 @@ def end_reason(exc: BaseException | None) -> tuple[str, str | None, int | None]:
 
 def _seq_of(captured: Captured) -> int:
     return captured[0]
-
-
-def _render_site(site: RawSite | None) -> str | None:
-    return None if site is None else f"{os.path.basename(site[0])}:{site[1]}"
 
 
 _site.internal(__file__)

@@ -8,6 +8,7 @@ to see; the first frame outside them is the call site.
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -38,6 +39,11 @@ def caller_site(depth: int = 2) -> RawSite | None:
     if frame is None:
         return None
     return (frame.f_code.co_filename, frame.f_lineno)
+
+
+def site_name(site: RawSite) -> str:
+    """A captured site as the trace writes it: ``file.py:LINE``."""
+    return f"{os.path.basename(site[0])}:{site[1]}"
 
 
 def site_of_traceback(tb: object) -> RawSite | None:

@@ -17,6 +17,7 @@ import orjson
 import structlog
 
 from synctrace import schema
+from tracer import _site
 
 #: What a traced thread captures for one event, in this order:
 #: (seq, ts, event, thread, thread_id, obj, site, fields).
@@ -31,7 +32,7 @@ class _SiteNames(dict[tuple[str, int], str]):
     """A captured (filename, line) as "file.py:LINE"; a program has few sites."""
 
     def __missing__(self, site: tuple[str, int]) -> str:
-        name = self[site] = f"{os.path.basename(site[0])}:{site[1]}"
+        name = self[site] = _site.site_name(site)
         return name
 
 
