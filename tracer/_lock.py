@@ -88,8 +88,9 @@ class _TracedLock:
     def locked(self) -> bool:
         raise NotImplementedError
 
-    def __enter__(self) -> bool:
-        return self.acquire()  # the call site skips our frames: it is the with-line
+    # ``with lock:`` is acquire() itself, one call deep as in threading; the
+    # call site skips our frames, so it is the with-line.
+    __enter__ = acquire
 
     def __exit__(
         self,
