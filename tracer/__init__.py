@@ -1,12 +1,13 @@
 """tracer: record what the threads of a run do to each other, as a trace.
 
-Layers, bottom up: ``_site`` (call sites) and ``_names`` (object names);
-``_writer`` (structlog rendering, the file) under ``_recorder`` (seq, clock,
-buffer, the writer thread) and ``_threads`` (thread lifecycle and join
-hooks); the drop-ins ``_event``, ``_condition``, ``_lock``, ``_semaphore``,
-``_barrier``, ``_queue`` and ``_list`` on top of the recorder;
-``demo`` and ``cli`` use only the public names below.  The trace format is
-``synctrace.schema``; this package never imports ``analyze`` or polars.
+Three rooms, each a package: ``primitives`` (the drop-ins: events,
+conditions, locks, semaphores, barriers, queues, lists and the thread
+hooks), which record through ``recording`` (call sites, names, the capture
+sink that stamps ``seq`` and the clock, the recorder and its writer), and
+``run`` (``tracer run``: patching, rewriting and importing an unmodified
+program).  ``demo``, ``cli`` and ``testing`` use only the public names
+below.  The trace format is ``synctrace.schema``; this package never imports
+``analyze`` or polars.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tracer._barrier import Barrier
-from tracer._condition import Condition
-from tracer._event import Event
-from tracer._list import List
-from tracer._lock import Lock, RLock
-from tracer._queue import LifoQueue, PriorityQueue, Queue, SimpleQueue
-from tracer._recorder import Recorder, RecordingError, end_reason
-from tracer._semaphore import BoundedSemaphore, Semaphore
-from tracer._writer import TraceFileError
+from tracer.primitives.barrier import Barrier
+from tracer.primitives.condition import Condition
+from tracer.primitives.event import Event
+from tracer.primitives.lists import List
+from tracer.primitives.lock import Lock, RLock
+from tracer.primitives.queues import LifoQueue, PriorityQueue, Queue, SimpleQueue
+from tracer.primitives.semaphore import BoundedSemaphore, Semaphore
+from tracer.recording.recorder import Recorder, RecordingError, end_reason
+from tracer.recording.writer import TraceFileError
 
 __all__ = [
     "Barrier",

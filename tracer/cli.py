@@ -8,7 +8,7 @@ import click
 
 import tracer
 from tracer import demo as demo_module
-from tracer import run as run_module
+from tracer.run import program as run_module
 
 
 class TracerUsageError(click.ClickException):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracer import _recorder
+from tracer.recording import recorder as _recorder
 
 
 def blocked_in(event: str, obj: str | None = None) -> int:

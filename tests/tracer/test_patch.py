@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import tracer
-from tracer import _patch
+from tracer.run import patch as _patch
 
 
 @pytest.fixture

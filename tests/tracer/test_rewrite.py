@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from tracer import _rewrite
+from tracer.run import rewrite as _rewrite
 
 
 def rewritten(source: str) -> str:

@@ -11,7 +11,9 @@ import _thread
 import threading
 
 from synctrace import schema
-from tracer import _names, _recorder, _site
+from tracer.recording import names as _names
+from tracer.recording import recorder as _recorder
+from tracer.recording import site as _site
 
 # Captured before anything can patch threading, so that our own internals are
 # never traced primitives.

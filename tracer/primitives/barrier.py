@@ -11,8 +11,10 @@ import threading
 from collections.abc import Callable
 
 from synctrace import schema
-from tracer import _names, _recorder, _site
-from tracer._recorder import seconds
+from tracer.recording import names as _names
+from tracer.recording import recorder as _recorder
+from tracer.recording import site as _site
+from tracer.recording.recorder import seconds
 
 # Captured before anything can patch threading: our internals are raw.
 _RawCondition = threading.Condition

@@ -16,7 +16,8 @@ import threading
 from typing import Any
 
 from synctrace import schema
-from tracer import _recorder, _site
+from tracer.recording import recorder as _recorder
+from tracer.recording import site as _site
 
 _original_start = threading.Thread.start
 _original_bootstrap_inner = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]

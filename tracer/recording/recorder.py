@@ -29,9 +29,10 @@ from types import TracebackType
 from typing import Any
 
 from synctrace import schema
-from tracer import _site, _threads
-from tracer._site import RawSite
-from tracer._writer import Captured, TraceWriter
+from tracer.primitives import threads as _threads
+from tracer.recording import site as _site
+from tracer.recording.site import RawSite
+from tracer.recording.writer import Captured, TraceWriter
 
 #: The recording in progress, or None.  Traced primitives read this on every
 #: call: when it is None they do nothing but the plain operation.

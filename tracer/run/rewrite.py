@@ -20,8 +20,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from tracer import _names
-from tracer._list import List
+from tracer.primitives.lists import List
+from tracer.recording import names as _names
 
 #: The global the rewritten code calls through; unlikely to clash.
 HELPER = "__synctrace__"

@@ -17,7 +17,7 @@ import orjson
 import structlog
 
 from synctrace import schema
-from tracer import _site
+from tracer.recording import site as _site
 
 #: What a traced thread captures for one event, in this order:
 #: (seq, ts, event, thread, thread_id, obj, site, fields).

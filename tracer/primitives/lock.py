@@ -15,8 +15,10 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from synctrace import schema
-from tracer import _names, _recorder, _site
-from tracer._recorder import Recorder, seconds
+from tracer.recording import names as _names
+from tracer.recording import recorder as _recorder
+from tracer.recording import site as _site
+from tracer.recording.recorder import Recorder, seconds
 
 # Captured before anything can patch threading: our internals are raw.
 _allocate_lock = _thread.allocate_lock

@@ -18,7 +18,8 @@ import sys
 import types
 from collections.abc import Sequence
 
-from tracer import _patch, _rewrite
+from tracer.run import patch as _patch
+from tracer.run import rewrite as _rewrite
 
 
 class _RewritingLoader(importlib.machinery.SourceFileLoader):

@@ -12,8 +12,10 @@ import threading
 from typing import Any
 
 from synctrace import schema
-from tracer import _names, _recorder, _site
-from tracer._recorder import Recorder
+from tracer.recording import names as _names
+from tracer.recording import recorder as _recorder
+from tracer.recording import site as _site
+from tracer.recording.recorder import Recorder
 
 
 class Condition(threading.Condition):

@@ -25,9 +25,11 @@ from collections import deque
 from typing import Any, TypeVar
 
 from synctrace import schema
-from tracer import _names, _recorder, _site
-from tracer._list import moved, short_repr
-from tracer._recorder import Recorder, seconds
+from tracer.primitives.lists import moved, short_repr
+from tracer.recording import names as _names
+from tracer.recording import recorder as _recorder
+from tracer.recording import site as _site
+from tracer.recording.recorder import Recorder, seconds
 
 _T = TypeVar("_T")
 

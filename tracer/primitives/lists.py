@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from typing import Any, SupportsIndex, TypeVar, overload
 
 from synctrace import schema
-from tracer import _names, _recorder, _site
-from tracer._recorder import Recorder
+from tracer.recording import names as _names
+from tracer.recording import recorder as _recorder
+from tracer.recording import site as _site
+from tracer.recording.recorder import Recorder
 
 _T = TypeVar("_T")
 _SIMPLE = (int, float, str, bytes, bool, type(None))

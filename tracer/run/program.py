@@ -38,8 +38,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tracer import _imports, _patch, _rewrite, _site
-from tracer._recorder import Recorder
+from tracer.recording import site as _site
+from tracer.recording.recorder import Recorder
+from tracer.run import imports as _imports
+from tracer.run import patch as _patch
+from tracer.run import rewrite as _rewrite
 
 #: Exit status on --timeout, as timeout(1) uses.
 TIMEOUT_STATUS = 124
