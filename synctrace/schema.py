@@ -202,7 +202,16 @@ EMPTY_ERRORS: Final = frozenset({"IndexError", "Empty", "ValueError"})
 
 #: trace.start: the schema, run id, process and the wall-clock time (ISO 8601,
 #: UTC) that corresponds to this line's ``ts``.
-START_FIELDS: Final = ("schema", "run_id", "pid", "host", "python", "argv", "wall_time")
+START_FIELDS: Final = (
+    "schema",
+    "run_id",
+    "pid",
+    "host",
+    "python",
+    "argv",
+    "wall_time",
+    "native",
+)
 #: trace.end: why the run ended, how many lines were written before this one
 #: and how many events could not be written, and the threads still blocked.
 END_FIELDS: Final = ("reason", "detail", "exit_code", "events_written", "events_dropped", "blocked")

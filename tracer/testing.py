@@ -19,7 +19,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from synctrace import schema
 from tracer import record
+
+#: Fields a line may leave out: a trace writes no field whose value is None.
+_OPTIONAL = frozenset(schema.FIELD_TYPES) | set(schema.START_FIELDS) | set(schema.END_FIELDS)
+
+
+class Line(dict[str, Any]):
+    """One parsed trace line; a known field the line leaves out reads as None.
+
+    The trace writes no field without a value, so ``line["error"]`` on a
+    take that did not fail is None here rather than a KeyError.  A name the
+    format does not know still raises KeyError.
+    """
+
+    def __missing__(self, key: str) -> None:
+        if key in _OPTIONAL:
+            return None
+        raise KeyError(key)
 
 
 class CapturedTrace:
@@ -27,13 +45,13 @@ class CapturedTrace:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.lines: list[dict[str, Any]] = []
+        self.lines: list[Line] = []
 
     def load(self) -> None:
         with self.path.open(encoding="utf-8") as f:
-            self.lines = [json.loads(line) for line in f if line.strip()]
+            self.lines = [Line(json.loads(line)) for line in f if line.strip()]
 
-    def events(self, *names: str, **match: Any) -> list[dict[str, Any]]:
+    def events(self, *names: str, **match: Any) -> list[Line]:
         """Lines whose event is one of ``names`` (any, if none given) and whose
         fields equal every ``match`` keyword, in file order."""
         return [
@@ -44,7 +62,7 @@ class CapturedTrace:
         ]
 
     @property
-    def end(self) -> dict[str, Any]:
+    def end(self) -> Line:
         """The ``trace.end`` line."""
         return self.events("trace.end")[-1]
 

@@ -14,5 +14,5 @@ def blocked_in(event: str, obj: str | None = None) -> int:
     rec = _recorder.current
     if rec is None:
         return 0
-    begins = list(rec._blocked.values())
-    return sum(1 for b in begins if b[2] == event and (obj is None or b[5] == obj))
+    begins = list(rec.blocked.values())
+    return sum(1 for b in begins if b[2] == event and (obj is None or b[3] == obj))

@@ -128,17 +128,17 @@ class List(list[_T]):
     def append(self, value: _T) -> None:
         rec = _recorder.current
         if rec is None:
-            return super().append(value)
+            return list.append(self, value)
         site, text = _site.caller_site(), short_repr(value)
         with self._lock:
             ids = self._shadow(rec)
-            super().append(value)
+            list.append(self, value)
             self._add(rec, schema.LIST_APPEND, site, ids, len(ids), text)
 
     def insert(self, index: SupportsIndex, value: _T) -> None:
         rec = _recorder.current
         if rec is None:
-            return super().insert(index, value)
+            return list.insert(self, index, value)
         site, text = _site.caller_site(), short_repr(value)
         with self._lock:
             ids = self._shadow(rec)
@@ -147,20 +147,20 @@ class List(list[_T]):
             # Where list.insert really puts it: negative counts from the end,
             # and both ends clamp.
             at = min(max(i + n if i < 0 else i, 0), n)
-            super().insert(index, value)
+            list.insert(self, index, value)
             self._add(rec, schema.LIST_INSERT, site, ids, at, text)
 
     def extend(self, values: Iterable[_T]) -> None:
         rec = _recorder.current
         if rec is None:
-            return super().extend(values)
+            return list.extend(self, values)
         site = _site.caller_site()
         values = list(values)  # also makes extend(self) safe
         texts = [short_repr(v) for v in values]
         with self._lock:
             ids = self._shadow(rec)
             for value, text in zip(values, texts, strict=True):
-                super().append(value)
+                list.append(self, value)
                 self._add(rec, schema.LIST_EXTEND, site, ids, len(ids), text)
 
     def __iadd__(self, values: Iterable[_T]) -> List[_T]:  # type: ignore[override,misc]
@@ -171,7 +171,7 @@ class List(list[_T]):
         rec = _recorder.current
         n = operator.index(times)
         if rec is None:
-            return super().__imul__(n)
+            return list.__imul__(self, n)
         if n <= 0:
             self.clear()
         else:
@@ -183,13 +183,13 @@ class List(list[_T]):
     def pop(self, index: SupportsIndex = -1) -> _T:
         rec = _recorder.current
         if rec is None:
-            return super().pop(index)
+            return list.pop(self, index)
         site = _site.caller_site()
         with self._lock:
             ids = self._shadow(rec)
             n = len(self)
             try:
-                value = super().pop(index)
+                value = list.pop(self, index)
             except (IndexError, TypeError) as exc:
                 self._failed(rec, schema.LIST_POP, site, index, exc)
                 raise
@@ -200,17 +200,17 @@ class List(list[_T]):
     def remove(self, value: _T) -> None:
         rec = _recorder.current
         if rec is None:
-            return super().remove(value)
+            return list.remove(self, value)
         site = _site.caller_site()
         with self._lock:
             ids = self._shadow(rec)
             try:
-                i = super().index(value)
+                i = list.index(self, value)
             except ValueError as exc:
                 self._failed(rec, schema.LIST_REMOVE, site, None, exc)
                 raise
             taken = self[i]
-            super().__delitem__(i)
+            list.__delitem__(self, i)
             self._gone(rec, schema.LIST_REMOVE, site, ids, i, taken)
 
     @overload
@@ -221,7 +221,7 @@ class List(list[_T]):
     def __delitem__(self, key: SupportsIndex | slice) -> None:
         rec = _recorder.current
         if rec is None:
-            return super().__delitem__(key)
+            return list.__delitem__(self, key)
         site = _site.caller_site()
         with self._lock:
             ids = self._shadow(rec)
@@ -229,13 +229,13 @@ class List(list[_T]):
             if isinstance(key, slice):
                 positions = range(n)[key]
                 removed = [(p, ids[p], self[p]) for p in positions]
-                super().__delitem__(key)
+                list.__delitem__(self, key)
                 del ids[key]
                 self._discard(rec, site, ids, removed)
                 return
             try:
                 value = self[key]
-                super().__delitem__(key)
+                list.__delitem__(self, key)
             except (IndexError, TypeError) as exc:
                 self._failed(rec, schema.LIST_DEL, site, key, exc)
                 raise
@@ -245,12 +245,12 @@ class List(list[_T]):
     def clear(self) -> None:
         rec = _recorder.current
         if rec is None:
-            return super().clear()
+            return list.clear(self)
         site = _site.caller_site()
         with self._lock:
             ids = self._shadow(rec)
             removed = [(p, ids[p], v) for p, v in enumerate(self)]
-            super().clear()
+            list.clear(self)
             ids.clear()
             self._discard(rec, site, ids, removed)
 
@@ -265,7 +265,7 @@ class List(list[_T]):
         rec = _recorder.current
         if rec is None or not isinstance(key, slice):
             # items[i] = v changes the item's value in place: not an add or take.
-            return super().__setitem__(key, value)
+            return list.__setitem__(self, key, value)
         site = _site.caller_site()
         values = list(value)
         texts = [short_repr(v) for v in values]
@@ -274,7 +274,7 @@ class List(list[_T]):
             n = len(self)
             positions = range(n)[key]
             removed = [(p, ids[p], self[p]) for p in positions]
-            super().__setitem__(key, values)  # raises before any change if sizes mismatch
+            list.__setitem__(self, key, values)  # raises before any change if sizes mismatch
             if key.step in (None, 1):
                 start = min(max(positions.start, 0), n)
                 del ids[start : start + len(positions)]
@@ -291,21 +291,21 @@ class List(list[_T]):
     def sort(self, *, key: Any = None, reverse: bool = False) -> None:
         rec = _recorder.current
         if rec is None:
-            return super().sort(key=key, reverse=reverse)
+            return list.sort(self, key=key, reverse=reverse)
         with self._lock:
             ids = self._shadow(rec)
             by = (lambda pair: pair[0]) if key is None else (lambda pair: key(pair[0]))
             pairs = sorted(zip(self, ids, strict=True), key=by, reverse=reverse)
-            super().__setitem__(slice(None), [v for v, _ in pairs])
+            list.__setitem__(self, slice(None), [v for v, _ in pairs])
             ids[:] = [i for _, i in pairs]
 
     def reverse(self) -> None:
         rec = _recorder.current
         if rec is None:
-            return super().reverse()
+            return list.reverse(self)
         with self._lock:
             self._shadow(rec).reverse()
-            super().reverse()
+            list.reverse(self)
 
 
 def _rebuild(values: list[Any], name: str) -> List[Any]:
@@ -314,3 +314,19 @@ def _rebuild(values: list[Any], name: str) -> List[Any]:
 
 
 _site.internal(__file__)
+
+
+# With no recording running, the hot list methods of List are list's own, so
+# a List costs what a list does; a recording puts the traced ones back (each
+# still checks for a recording, since one may end mid-call).
+_SWITCHED = ("append", "insert", "extend", "pop", "remove", "clear")
+_TRACED = {name: List.__dict__[name] for name in _SWITCHED}
+
+
+def _switch(recording: bool) -> None:
+    for name in _SWITCHED:
+        setattr(List, name, _TRACED[name] if recording else getattr(list, name))
+
+
+_switch(False)
+_recorder.on_recording(_switch)

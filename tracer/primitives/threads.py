@@ -38,19 +38,20 @@ def _bootstrap_inner(self: threading.Thread) -> None:
     ident = _thread.get_ident()
     rec = _recorder.current
     if rec is not None:
-        rec.emit(
+        rec.emit_as(
             schema.THREAD_START,
             None,
             getattr(self, "_synctrace_site", None),
             {"parent": getattr(self, "_synctrace_parent", None), "daemon": self.daemon},
-            thread=(self.name, ident),
+            self.name,
+            ident,
         )
     try:
         _original_bootstrap_inner(self)
     finally:
         rec = _recorder.current
         if rec is not None:
-            rec.emit(schema.THREAD_END, None, None, None, thread=(self.name, ident))
+            rec.emit_as(schema.THREAD_END, None, None, None, self.name, ident)
 
 
 def _excepthook(args: threading.ExceptHookArgs) -> None:
@@ -60,12 +61,13 @@ def _excepthook(args: threading.ExceptHookArgs) -> None:
             message = str(args.exc_value)
         except Exception:  # a broken __str__ must not hide the real error
             message = "<exception message unavailable>"
-        rec.emit(
+        rec.emit_as(
             schema.THREAD_EXCEPTION,
             None,
             _site.site_of_traceback(args.exc_traceback),
             {"exc_type": args.exc_type.__name__, "exc_msg": message[:500]},
-            thread=(args.thread.name, args.thread.ident or _thread.get_ident()),
+            args.thread.name,
+            args.thread.ident or _thread.get_ident(),
         )
     (_previous_excepthook or threading.__excepthook__)(args)
 

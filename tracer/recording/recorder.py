@@ -1,16 +1,22 @@
-"""The recording: hands out ``seq``, buffers captured events, runs the writer.
+"""The recording: one trace's lifecycle, its sink and its writer thread.
 
 Invariants:
-* ``seq`` is taken, the clock read and the event queued under ``_lock``, so
-  file order is ``seq`` order and ``ts`` never decreases along it.  Traced
-  primitives call ``emit`` inside their own critical section, which makes the
-  order of ``seq`` for one object the true order of its operations.
-* ``_lock`` is a raw lock of ours, held only for those few steps: it is a
-  leaf (nothing else is acquired under it) and never a traced primitive.
+* Events are captured by the sink (``capture.Sink``: native where built,
+  else pure Python) with no lock of ours on the hot path: ``seq`` and the
+  clock are taken inside the traced primitive's own critical section, which
+  makes the order of ``seq`` for one object the true order of its
+  operations.  ``emit`` is the sink's own method, bound on the instance, so
+  a traced operation costs one call into the sink.
 * The program's threads never write the file; one background thread (a raw
   ``_thread`` thread, so it neither appears in ``threading.enumerate()`` nor
-  shifts ``Thread-N`` numbering) renders and writes a batch every
-  ``flush_interval`` seconds.
+  shifts ``Thread-N`` numbering) drains the sink, in ``seq`` order, every
+  ``flush_interval`` seconds or as soon as a quarter of ``max_pending``
+  events wait, and writes them.
+* At most ``max_pending`` events wait in memory.  When the writer falls that
+  far behind, the program's thread waits for room (off the GIL) rather than
+  lose events; an event that finds no room within a few seconds (the disk
+  has stalled) is counted in trace.end's ``events_dropped``, never lost
+  silently.
 """
 
 from __future__ import annotations
@@ -24,15 +30,17 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 from synctrace import schema
 from tracer.primitives import threads as _threads
+from tracer.recording import capture
 from tracer.recording import site as _site
 from tracer.recording.site import RawSite
-from tracer.recording.writer import Captured, TraceWriter
+from tracer.recording.writer import TraceWriter
 
 #: The recording in progress, or None.  Traced primitives read this on every
 #: call: when it is None they do nothing but the plain operation.
@@ -42,8 +50,23 @@ _generations = itertools.count(1)
 
 #: How often the writer flushes: a killed process loses at most about this.
 FLUSH_INTERVAL = 0.1
-#: Events held in memory before new ones are dropped (and counted as such).
-MAX_PENDING = 2_000_000
+#: Events held in memory at most (about 100 bytes each, plus their fields).
+MAX_PENDING = 1 << 17
+#: Events the writer encodes per call into the sink: small enough that the
+#: program's threads get the GIL back often while the writer works.
+DRAIN_CHUNK = 4096
+
+
+#: Called with True when a recording starts and False when it stops: drop-ins
+#: that cost nothing unrecorded swap their methods here.
+_switches: list[Callable[[bool], None]] = []
+
+
+def on_recording(switch: Callable[[bool], None]) -> None:
+    """Have ``switch(True)`` called as each recording starts, ``switch(False)`` as it stops."""
+    _switches.append(switch)
+    if current is not None:
+        switch(True)
 
 
 class RecordingError(RuntimeError):
@@ -66,45 +89,20 @@ class Recorder:
         self.generation = next(_generations)
         self._writer = TraceWriter(self.path)  # raises TraceFileError first
         self._flush_interval = flush_interval
-        self._max_pending = max_pending
-        self._lock = _thread.RLock()
-        self._seq = -1
-        self._pending: list[Captured] = []
-        self._dropped = 0
-        self._open = False
-        self._blocked: dict[int, Captured] = {}  # begin seq -> its begin event
-        self._wake = _thread.allocate_lock()
+        # seq 0 is trace.start, which the recorder writes itself.
+        self._sink = capture.Sink(1, max_pending)
+        self._threshold = max(1, max_pending // 4)
+        #: The sink's hot-path methods, bound once: ``rec.emit(...)`` is a
+        #: single call into the sink.
+        self.emit = self._sink.emit
+        self.emit_as = self._sink.emit_as
+        self._end_line: dict[str, Any] | None = None
+        self._lost = 0  # events the writer could not write
+        self._stopping = False
+        self._started = False
         self._done = _thread.allocate_lock()
 
     # --- the hot path ---------------------------------------------------------
-
-    def emit(
-        self,
-        event: str,
-        obj: str | None,
-        site: RawSite | None,
-        fields: dict[str, Any] | None = None,
-        *,
-        thread: tuple[str, int] | None = None,
-        blocking: bool = False,
-    ) -> int:
-        """Queue one event; return its seq (-1 once the recording has ended)."""
-        if thread is None:
-            name, ident = threading.current_thread().name, _thread.get_ident()
-        else:
-            name, ident = thread
-        with self._lock:
-            if not self._open:
-                return -1
-            self._seq += 1
-            captured = (self._seq, time.monotonic_ns(), event, name, ident, obj, site, fields)
-            if len(self._pending) < self._max_pending and self._writer.failed is None:
-                self._pending.append(captured)
-            else:
-                self._dropped += 1
-            if blocking:
-                self._blocked[self._seq] = captured
-            return self._seq
 
     def blocking(
         self,
@@ -123,22 +121,15 @@ class Recorder:
         the call raise; ``timeouts`` are the exceptions that mean the call
         gave up waiting (``queue.Empty``), not that it failed.
         """
-        begin = self.emit(begin_event, obj, site, fields, blocking=True)
+        begin = self._sink.begin(begin_event, obj, site, fields)
         return BlockingCall(
             self, schema.BLOCKING[begin_event], obj, site, begin, outcome, timeouts, reports_result
         )
 
-    def _end_blocking(
-        self,
-        event: str,
-        obj: str | None,
-        site: RawSite | None,
-        begin_seq: int,
-        fields: dict[str, Any],
-    ) -> int:
-        with self._lock:
-            self._blocked.pop(begin_seq, None)
-            return self.emit(event, obj, site, {"begin_seq": begin_seq, **fields})
+    @property
+    def blocked(self) -> dict[int, tuple[Any, ...]]:
+        """Begin seq -> (thread, thread_id, event, obj, site, ts) of calls not yet ended."""
+        return self._sink.blocked  # type: ignore[no-any-return]
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -151,25 +142,28 @@ class Recorder:
                     f"a recording is already running (writing {current.path}); "
                     "synctrace records one trace at a time"
                 )
-            self._open = True
-            wall = datetime.now(UTC).isoformat()
-            self.emit(
-                schema.TRACE_START,
-                None,
-                None,
-                {
-                    "schema": schema.SCHEMA,
-                    "run_id": uuid.uuid4().hex,
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "python": platform.python_version(),
-                    "argv": list(sys.argv),
-                    "wall_time": wall,
-                },
-            )
+            thread = threading.current_thread()
+            start = {
+                "event": schema.TRACE_START,
+                "ts": time.monotonic_ns(),
+                "seq": 0,
+                "thread": thread.name,
+                "thread_id": _thread.get_ident(),
+                "schema": schema.SCHEMA,
+                "run_id": uuid.uuid4().hex,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "python": platform.python_version(),
+                "argv": list(sys.argv),
+                "wall_time": datetime.now(UTC).isoformat(),
+                "native": capture.NATIVE,
+            }
+            self._lost += self._writer.write(self._writer.render(start))
+            self._started = True
             current = self
+            for switch in _switches:
+                switch(True)
         _threads.install()
-        self._wake.acquire()
         self._done.acquire()
         _thread.start_new_thread(self._write_loop, ())
         return self
@@ -177,7 +171,7 @@ class Recorder:
     def stop(
         self, reason: str = "completed", detail: str | None = None, exit_code: int | None = None
     ) -> None:
-        """Write trace.end and everything still queued; close the file.
+        """Write trace.end and everything captured before it; close the file.
 
         Threads that are still running keep running; their later operations
         are simply not recorded.
@@ -185,60 +179,80 @@ class Recorder:
         global current
         with _start_lock:
             if current is self:
+                for switch in _switches:
+                    switch(False)
                 current = None
                 _threads.uninstall()
-        with self._lock:
-            if not self._open:
+            if self._stopping or not self._started:
                 return
-            blocked = [
+            self._stopping = True
+        sink = self._sink
+        seq = sink.close()
+        blocked = [
+            _without_nulls(
                 {
-                    "thread": b[3],
-                    "thread_id": b[4],
+                    "thread": b[0],
+                    "thread_id": b[1],
                     "event": b[2],
-                    "obj": b[5],
-                    "site": None if b[6] is None else _site.site_name(b[6]),
-                    "begin_seq": b[0],
-                    "ts": b[1],
+                    "obj": b[3],
+                    "site": None if b[4] is None else _site.site_name(b[4]),
+                    "begin_seq": begin,
+                    "ts": b[5],
                 }
-                for b in sorted(self._blocked.values())
-            ]
-            fields = {
+            )
+            for begin, b in sorted(sink.blocked.items())
+        ]
+        thread = threading.current_thread()
+        self._end_line = _without_nulls(
+            {
+                "event": schema.TRACE_END,
+                "ts": time.monotonic_ns(),
+                "seq": seq,
+                "thread": thread.name,
+                "thread_id": _thread.get_ident(),
                 "reason": reason,
                 "detail": detail,
                 "exit_code": exit_code,
                 "blocked": blocked,
             }
-            self.emit(schema.TRACE_END, None, None, fields)
-            self._open = False
-        self._wake.release()
-        # The writer finishes the last batch; wait for it, but never forever:
-        # a stuck disk must not hang the program at exit.
+        )
+        # The writer drains what is left, writes the line above and closes
+        # the file.  Wait for it, but never forever: a stuck disk must not
+        # hang the program at exit.
         if self._done.acquire(timeout=10):
             self._done.release()
 
     def _write_loop(self) -> None:
+        sink, writer = self._sink, self._writer
         try:
             while True:
-                stopping = self._wake.acquire(timeout=self._flush_interval)
-                self._flush()
-                if stopping:
+                # Read before draining: once it is set, the sink is closed, so
+                # this drain takes every event there will ever be.
+                end_line = self._end_line
+                sink.wait(self._flush_interval, self._threshold)
+                while True:
+                    data = sink.drain(DRAIN_CHUNK, writer.site_name, end_line is not None)
+                    if not data:
+                        break
+                    self._lost += writer.write(data)
+                if end_line is not None:
+                    self._write_end(end_line)
                     break
+                writer.sync()
+        except BaseException as exc:  # a bug of ours must not pass silently
+            print(
+                f"synctrace: the trace writer stopped ({type(exc).__name__}: {exc});"
+                " the program runs on",
+                file=sys.stderr,
+            )
         finally:
-            self._writer.close()
+            writer.close()
             self._done.release()
 
-    def _flush(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-            dropped = self._dropped
-        if batch:
-            # A signal handler running inside emit() can queue a later seq
-            # ahead of an earlier one; both land in the same batch.
-            batch.sort(key=_seq_of)
-            lost = self._writer.write(batch, dropped)
-            if lost:
-                with self._lock:
-                    self._dropped += lost
+    def _write_end(self, line: dict[str, Any]) -> None:
+        line["events_written"] = self._writer.written
+        line["events_dropped"] = self._sink.dropped + self._lost
+        self._writer.write(self._writer.render(line))
 
     @property
     def events_written(self) -> int:
@@ -247,7 +261,7 @@ class Recorder:
 
     @property
     def events_dropped(self) -> int:
-        return self._dropped
+        return int(self._sink.dropped) + self._lost
 
     def __enter__(self) -> Recorder:
         return self.start()
@@ -260,6 +274,11 @@ class Recorder:
     ) -> None:
         reason, detail, code = end_reason(exc)
         self.stop(reason, detail, code)
+
+
+def _without_nulls(line: dict[str, Any]) -> dict[str, Any]:
+    """A line as the trace writes it: a field with no value is left out."""
+    return {key: value for key, value in line.items() if value is not None}
 
 
 class BlockingCall:
@@ -320,7 +339,7 @@ class BlockingCall:
             fields["timed_out"] = not self.result and error is None
         fields.update(self.outcome)
         fields["error"] = error
-        self._rec._end_blocking(self._end, self._obj, self._site, self.begin, fields)
+        self._rec._sink.end(self.begin, self._end, self._obj, self._site, fields)
 
 
 def seconds(timeout: object) -> float | None:
@@ -348,9 +367,12 @@ def _forget_in_child() -> None:
     _start_lock = _thread.allocate_lock()
     rec, current = current, None
     if rec is not None:
-        rec._lock = _thread.RLock()
-        rec._open = False
-        rec._pending = []
+        # The child's copy of the sink still holds the parent's unwritten
+        # events; closing it makes the child's drop-ins record nothing.
+        rec._stopping = True
+        rec._sink.close()
+        for switch in _switches:
+            switch(False)
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
@@ -366,10 +388,6 @@ def end_reason(exc: BaseException | None) -> tuple[str, str | None, int | None]:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return "exit", None, code
     return "exception", type(exc).__name__, None
-
-
-def _seq_of(captured: Captured) -> int:
-    return captured[0]
 
 
 _site.internal(__file__)

@@ -1,0 +1,39 @@
+"""Which event sink records: the native one where it was built, else pure Python.
+
+Picked once, at import, as msgpack picks its extension: the compiled
+``_csink`` when it imports, ``pysink`` otherwise or when the environment
+says ``SYNCTRACE_PURE=1`` (so the reference twin can be tested and measured
+anywhere).  Nothing else in the tracer asks which one runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tracer.recording import site as _site
+
+Sink: Any
+#: True when events are captured and encoded by the compiled extension.
+NATIVE: bool
+
+if os.environ.get("SYNCTRACE_PURE") == "1":
+    NATIVE = False
+else:
+    try:
+        from tracer.recording import _csink  # type: ignore[attr-defined]
+    except ImportError:  # no compiler at install time: the pure twin records
+        NATIVE = False
+    else:
+        NATIVE = True
+
+if NATIVE:
+    Sink = _csink.Sink
+    _csink.set_internal(_site._internal)
+    # The call-site walk runs on every traced operation: the native one
+    # skips our frames without building Python frame lists.
+    _site.caller_site = _csink.caller_site
+else:
+    from tracer.recording import pysink
+
+    Sink = pysink.Sink
