@@ -22,6 +22,9 @@ from tracer.recording.recorder import Recorder
 _T = TypeVar("_T")
 _SIMPLE = (int, float, str, bytes, bool, type(None))
 _LIMIT = schema.VALUE_REPR_LIMIT
+# Ints this small have a repr well inside the limit: taken without the
+# checks of short_repr(), on the hot path.
+_SMALL = 10**18
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = _LIMIT
 
@@ -129,11 +132,22 @@ class List(list[_T]):
         rec = _recorder.current
         if rec is None:
             return list.append(self, value)
-        site, text = _site.caller_site(), short_repr(value)
+        # The commonest traced call, written out: each helper call saved is
+        # paid on every append of the program.
+        site = _site.caller_site()
+        text = repr(value) if type(value) is int and -_SMALL < value < _SMALL else short_repr(value)
         with self._lock:
-            ids = self._shadow(rec)
+            ids = self._ids if self._generation == rec.generation else self._shadow(rec)
             list.append(self, value)
-            self._add(rec, schema.LIST_APPEND, site, ids, len(ids), text)
+            self._last_id = item = self._last_id + 1
+            ids.append(item)
+            depth = len(ids)
+            rec.emit(
+                schema.LIST_APPEND,
+                self.name,
+                site,
+                {"item": item, "index": depth - 1, "depth": depth, "value": text},
+            )
 
     def insert(self, index: SupportsIndex, value: _T) -> None:
         rec = _recorder.current
@@ -186,7 +200,7 @@ class List(list[_T]):
             return list.pop(self, index)
         site = _site.caller_site()
         with self._lock:
-            ids = self._shadow(rec)
+            ids = self._ids if self._generation == rec.generation else self._shadow(rec)
             n = len(self)
             try:
                 value = list.pop(self, index)
@@ -194,7 +208,21 @@ class List(list[_T]):
                 self._failed(rec, schema.LIST_POP, site, index, exc)
                 raise
             i = operator.index(index)
-            self._gone(rec, schema.LIST_POP, site, ids, i + n if i < 0 else i, value)
+            at = i + n if i < 0 else i
+            item = ids.pop(at)
+            rec.emit(
+                schema.LIST_POP,
+                self.name,
+                site,
+                {
+                    "item": item,
+                    "index": at,
+                    "depth": n - 1,
+                    "value": repr(value)
+                    if type(value) is int and -_SMALL < value < _SMALL
+                    else short_repr(value),
+                },
+            )
             return value
 
     def remove(self, value: _T) -> None:
