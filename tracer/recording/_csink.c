@@ -22,6 +22,7 @@
 #include <Python.h>
 #include <frameobject.h>
 #include <math.h>
+#include <stddef.h>
 #include <time.h>
 
 #ifdef Py_GIL_DISABLED
