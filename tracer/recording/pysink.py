@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import _thread
 import itertools
+import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -251,9 +253,23 @@ class Sink:
                 for key, value in fields.items():
                     if value is not None:
                         line[key] = value
-            add(dumps(line, option=newline))
+            try:
+                add(dumps(line, option=newline))
+            except TypeError:  # orjson refuses an int past 64 bits and a lone surrogate
+                add(_render_refused(line) + b"\n")
         self._last_ts = last_ts
         return bytes(out)
+
+
+def _render_refused(line: dict[str, Any]) -> bytes:
+    # The batch has already left ``_pending``: raising here would lose all
+    # of it.  json writes big ints as digits and escapes surrogates; NaN and
+    # infinities become null, as orjson writes them.
+    finite = {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in line.items()
+    }
+    return json.dumps(finite, default=repr, separators=(",", ":")).encode()
 
 
 def _seq_of(record: Captured) -> int:
