@@ -94,7 +94,22 @@ class Event(threading.Event):
         site = _site.caller_site()
         with self._cond:
             flag = self._flag
-            timeout_s = _recorder.seconds(timeout)
+            timeout_s = None if timeout is None else _recorder.seconds(timeout)
+            if flag:
+                # Returns at once: the same begin and end lines, without the
+                # machinery a call that may block needs.
+                self._seen = True
+                begin = rec.begin(
+                    schema.EVENT_WAIT_BEGIN, self.name, site, {"flag": True, "timeout": timeout_s}
+                )
+                rec.end(
+                    begin,
+                    schema.EVENT_WAIT_END,
+                    self.name,
+                    site,
+                    {"result": True, "timed_out": False},
+                )
+                return True
             with rec.blocking(
                 schema.EVENT_WAIT_BEGIN,
                 self.name,

@@ -135,7 +135,8 @@ class List(list[_T]):
         # The commonest traced call, written out: each helper call saved is
         # paid on every append of the program.
         site = _site.caller_site()
-        text = repr(value) if type(value) is int and -_SMALL < value < _SMALL else short_repr(value)
+        small = type(value) is int and -_SMALL < value < _SMALL  # type: ignore[operator]
+        text = repr(value) if small else short_repr(value)
         with self._lock:
             ids = self._ids if self._generation == rec.generation else self._shadow(rec)
             list.append(self, value)
@@ -219,7 +220,7 @@ class List(list[_T]):
                     "index": at,
                     "depth": n - 1,
                     "value": repr(value)
-                    if type(value) is int and -_SMALL < value < _SMALL
+                    if type(value) is int and -_SMALL < value < _SMALL  # type: ignore[operator]
                     else short_repr(value),
                 },
             )

@@ -96,6 +96,10 @@ class Recorder:
         #: single call into the sink.
         self.emit = self._sink.emit
         self.emit_as = self._sink.emit_as
+        #: A blocking call that cannot block (its answer is known at once)
+        #: writes its begin and end lines with these, skipping BlockingCall.
+        self.begin = self._sink.begin
+        self.end = self._sink.end
         self._end_line: dict[str, Any] | None = None
         self._lost = 0  # events the writer could not write
         self._stopping = False
