@@ -40,7 +40,15 @@ _TAIL_CHUNK = 64 * 1024
 PARQUET_START: Final = "synctrace.start"
 PARQUET_END: Final = "synctrace.end"
 
-__all__ = ["PARQUET_END", "PARQUET_START", "Trace", "TraceError", "TraceFile", "load_traces"]
+__all__ = [
+    "PARQUET_END",
+    "PARQUET_START",
+    "Trace",
+    "TraceError",
+    "TraceFile",
+    "load_traces",
+    "open_run",
+]
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
     further inside a file are found when the report is built, which reads
     each file once.
     """
-    opened = [run for p in paths for path in _expand(str(p)) for run in [_open_run(path)]]
+    opened = [run for p in paths for path in _expand(str(p)) for run in [open_run(path)]]
     if not opened:
         raise TraceError("no trace files given: name one or more .jsonl files")
     frames = [
@@ -173,8 +181,12 @@ def _expand(path: str) -> list[str]:
     return found
 
 
-def _open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
-    """The file's metadata and its lines as a lazy frame with the typed trace fields."""
+def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
+    """One trace file's metadata, and its lines as a lazy frame of every typed trace field.
+
+    Every column of ``columns.FIELD_SCHEMA`` is there (null where a line
+    lacks the field); nothing has been read beyond the first and last lines.
+    """
     kind = sources.kind_of(path)
     if kind == "parquet":
         return _open_parquet(path)
