@@ -10,12 +10,41 @@ Layers, each using only those above it:
 * ``render`` turns a Report into text, Markdown or JSON;
 * ``cli`` is a thin Click layer over the above.
 
-Only the names re-exported here are public.
+Only the names re-exported here are public.  They are imported on first
+use (PEP 562), so that ``analyze --help`` does not wait for polars.
 """
 
-from analyze.load import Trace, TraceError, load_traces
-from analyze.render import render, render_json, render_markdown, render_text
-from analyze.report import Report, TraceInfo, build_report
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analyze.errors import TraceError
+    from analyze.load import Trace, load_traces
+    from analyze.render import render, render_json, render_markdown, render_text
+    from analyze.report import Report, TraceInfo, build_report
+
+_HOMES = {
+    "Report": "analyze.report",
+    "Trace": "analyze.load",
+    "TraceError": "analyze.errors",
+    "TraceInfo": "analyze.report",
+    "build_report": "analyze.report",
+    "load_traces": "analyze.load",
+    "render": "analyze.render",
+    "render_json": "analyze.render",
+    "render_markdown": "analyze.render",
+    "render_text": "analyze.render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'analyze' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
 
 __all__ = [
     "Report",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 import click
 
-from analyze.columns import SEVERITIES
-from analyze.load import TraceError, load_traces
-from analyze.render import RENDERERS, render
-from analyze.report import build_report
+# Spelled out rather than imported: importing analyze's modules imports
+# polars, and `analyze --help` or a typo in an option should not wait for
+# it.  A test checks these against columns.SEVERITIES and render.RENDERERS.
+SEVERITIES: Final = ("error", "warning", "info")
+FORMATS: Final = ("text", "markdown", "json")
 
 
 class UnusableTrace(click.ClickException):
@@ -27,7 +30,7 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(list(RENDERERS)),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
     help="text for a terminal, markdown for a bug report, json for scripts.",
@@ -42,9 +45,19 @@ def main() -> None:
 def report(files: tuple[str, ...], fmt: str, fail_on: str) -> None:
     """Analyze trace FILES (each one run) and print a report.
 
+    A file may be JSON lines, compressed (.jsonl.gz, .jsonl.zst) or Parquet
+    written by `analyze convert`; a folder stands for the .parquet files in
+    it.
+
     Exit status: 0 when the report is made, 1 when a finding is at or above
     --fail-on, 2 when a file is not a usable trace.
     """
+    # Imported here: the heavy modules load only for the command that uses them.
+    from analyze.errors import TraceError
+    from analyze.load import load_traces
+    from analyze.render import render
+    from analyze.report import build_report
+
     try:
         result = build_report(load_traces(files))
     except TraceError as exc:
@@ -52,3 +65,34 @@ def report(files: tuple[str, ...], fmt: str, fail_on: str) -> None:
     click.echo(render(result, fmt), nl=False)
     if result.fails(fail_on):
         raise SystemExit(1)
+
+
+@main.command()
+@click.argument("trace", type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Where to write the Parquet file [default: TRACE with .parquet for .jsonl(.gz/.zst)].",
+)
+def convert(trace: str, output: str | None) -> None:
+    """Write TRACE (.jsonl, .jsonl.gz or .jsonl.zst) as a Parquet file.
+
+    `analyze report` reads the Parquet file (or a folder of them, one run
+    each) lazily, column by column, with the same findings: convert a big
+    trace once, then report on it as often as needed.
+
+    Exit status: 0 when written, 2 when TRACE is not a usable trace.
+    """
+    from analyze.convert import convert as write_parquet
+    from analyze.convert import default_output
+    from analyze.errors import TraceError
+
+    target = output or default_output(trace)
+    try:
+        f = write_parquet(trace, target)
+    except TraceError as exc:
+        raise UnusableTrace(str(exc)) from None
+    for note in f.warnings:
+        click.echo(f"warning: {note}", err=True)
+    click.echo(f"wrote {target}", err=True)

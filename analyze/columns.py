@@ -37,6 +37,41 @@ FIELD_SCHEMA: Final = pl.Schema(
     }
 )
 
+#: The fields the detectors and tables read, and the dtype each is held in
+#: once read: every other field (timeout, parent, count, ...) is never
+#: parsed into memory.  Numbers are narrowed where the format allows
+#: (``seq`` fits Int32 up to 2**31 lines; ``ts`` and ``thread_id`` need 64
+#: bits), which halves the bytes joins and sorts move.  A detector that
+#: needs another field adds it here; a field missing here makes its query
+#: fail with "column not found", never silently null.
+ANALYZED: Final = pl.Schema(
+    {
+        "event": pl.String(),
+        "ts": pl.Int64(),
+        "seq": pl.Int32(),
+        "thread": pl.String(),
+        "thread_id": pl.Int64(),
+        "obj": pl.String(),
+        "site": pl.String(),
+        "waiters": pl.Int32(),
+        "flag": pl.Boolean(),
+        "begin_seq": pl.Int32(),
+        "result": pl.Boolean(),
+        "timed_out": pl.Boolean(),
+        "woken_by": pl.Int32(),
+        "item": pl.Int32(),
+        "depth": pl.Int32(),
+        "value": pl.String(),
+        "error": pl.String(),
+        "exc_type": pl.String(),
+        "exc_msg": pl.String(),
+        "reason": pl.String(),
+        "detail": pl.String(),
+        "exit_code": pl.Int64(),
+    }
+)
+assert set(ANALYZED) <= set(FIELD_SCHEMA), "ANALYZED names a field the format does not have"
+
 # --- columns the analyzer adds ------------------------------------------------
 
 #: Index of the file a line came from: each file is one run, and every

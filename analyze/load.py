@@ -10,16 +10,20 @@ only runs once something is already known to be wrong.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO, Final, NoReturn
 
 import polars as pl
 
-from analyze.columns import FIELD_SCHEMA, RUN
+from analyze import sources
+from analyze.columns import ANALYZED, FIELD_SCHEMA, RUN
+from analyze.errors import TraceError
+from analyze.sources import Kind
 from synctrace import schema
 
 #: Appended to messages about files that are not traces at all.
@@ -30,8 +34,21 @@ _NOT_A_TRACE_HINT = "is this a synctrace trace? record one with `tracer run` or 
 _TAIL_CHUNK = 64 * 1024
 
 
-class TraceError(Exception):
-    """A trace file analyze cannot use; the message names the file, the line and the fix."""
+#: Key-value metadata of a Parquet trace (written by ``analyze convert``):
+#: its trace.start and trace.end lines as JSON, since they carry fields (argv,
+#: blocked, events_written...) that the columns do not.
+PARQUET_START: Final = "synctrace.start"
+PARQUET_END: Final = "synctrace.end"
+
+__all__ = [
+    "PARQUET_END",
+    "PARQUET_START",
+    "Trace",
+    "TraceError",
+    "TraceFile",
+    "load_traces",
+    "open_run",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,8 @@ class TraceFile:
     end: dict[str, Any] | None
     #: Line number of a cut-short last line that was left out, if there was one.
     torn_line: int | None = None
+    #: How the file stores its lines.
+    kind: Kind = "jsonl"
 
     @property
     def warnings(self) -> list[str]:
@@ -75,8 +94,9 @@ class Trace:
 
     files: tuple[TraceFile, ...]
     #: Every line of every run (trace.start and trace.end included), in file
-    #: order, with the fields of ``schema.FIELD_TYPES`` and a ``run`` column
-    #: holding the file's index in ``files``.  Nothing has been read yet.
+    #: order, with a ``run`` column holding the file's index in ``files`` and
+    #: the fields of ``columns.ANALYZED`` (absent fields are null).  Nothing
+    #: has been read yet.
     events: pl.LazyFrame = field(repr=False)
 
     @property
@@ -102,20 +122,27 @@ class Trace:
 def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
     """Open trace files (one run each) for analysis, checking their first and last lines.
 
-    Raises :class:`TraceError` for a file that is missing, empty, not a trace or
-    of another major version.  Problems further inside a file are found when
-    the report is built, which reads each file once.
+    A file may be JSON lines, gzip- or zstd-compressed JSON lines, or Parquet
+    written by ``analyze convert``; a folder stands for the Parquet files in
+    it, in name order.  Raises :class:`TraceError` for a file that is
+    missing, empty, not a trace or of another major version.  Problems
+    further inside a file are found when the report is built, which reads
+    each file once.
     """
-    files = tuple(_open_run(str(p)) for p in paths)
-    if not files:
+    opened = [run for p in paths for path in _expand(str(p)) for run in [open_run(path)]]
+    if not opened:
         raise TraceError("no trace files given: name one or more .jsonl files")
     frames = [
-        _scan(f).with_columns(pl.lit(run, pl.Int64).alias(RUN)).select(RUN, *FIELD_SCHEMA)
-        for run, f in enumerate(files)
+        lines.select(
+            pl.lit(run, pl.Int64).alias(RUN), *(pl.col(n).cast(t) for n, t in ANALYZED.items())
+        )
+        for run, (_, lines) in enumerate(opened)
     ]
     # Every detector and table starts from these lines; without the cache
     # node each would re-read and re-parse the files (5x slower on 300k lines).
-    return Trace(files=files, events=pl.concat(frames, how="vertical").cache())
+    return Trace(
+        files=tuple(f for f, _ in opened), events=pl.concat(frames, how="vertical").cache()
+    )
 
 
 def problems(trace: Trace) -> pl.LazyFrame:
@@ -144,18 +171,55 @@ def diagnose(trace: Trace, cause: str = "") -> NoReturn:
 # --- first and last lines ------------------------------------------------------
 
 
-def _open_run(path: str) -> TraceFile:
-    try:
-        with open(path, "rb") as fh:
-            first = fh.readline()
-            size = fh.seek(0, os.SEEK_END)
-            tail = _last_line(fh, size)
-    except FileNotFoundError:
-        raise TraceError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise TraceError(f"{path}: is a directory, not a trace file") from None
-    except OSError as exc:
-        raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
+def _expand(path: str) -> list[str]:
+    """A folder's Parquet files in name order; any other path as it is."""
+    if not os.path.isdir(path):
+        return [path]
+    found = sorted(str(p) for p in Path(path).glob("*.parquet") if p.is_file())
+    if not found:
+        raise TraceError(f"{path}: is a directory, not a trace file")
+    return found
+
+
+def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
+    """One trace file's metadata, and its lines as a lazy frame of every typed trace field.
+
+    Every column of ``columns.FIELD_SCHEMA`` is there (null where a line
+    lacks the field); nothing has been read beyond the first and last lines.
+    """
+    kind = sources.kind_of(path)
+    if kind == "parquet":
+        return _open_parquet(path)
+    if kind == "jsonl":
+        try:
+            with open(path, "rb") as fh:
+                first = fh.readline()
+                tail = _last_line(fh, fh.seek(0, os.SEEK_END))
+        except OSError as exc:
+            raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
+        f = _trace_file(path, kind, first, tail, lambda: _count_newlines(path))
+        return f, _scan(path, f.torn_line)
+    data, cut = sources.decompress(path, kind)
+    if cut and b"\n" not in data:
+        raise TraceError(
+            f"{path}: the {kind} data ends before its first line (the run was killed while"
+            " writing it); nothing to analyse"
+        )
+    with io.BytesIO(data) as fh:
+        first = fh.readline()
+        tail = _last_line(fh, len(data))
+    f = _trace_file(path, kind, first, tail, lambda: data.count(b"\n"))
+    return f, _scan(data, f.torn_line)
+
+
+def _trace_file(
+    path: str,
+    kind: Kind,
+    first: bytes,
+    tail: tuple[bytes, bool],
+    count_newlines: Callable[[], int],
+) -> TraceFile:
+    """Check a run's first line and read its last; ``tail`` is the last line and its newline."""
     if not tail[0]:
         raise TraceError(f"{path}: empty file ({_NOT_A_TRACE_HINT})")
 
@@ -174,12 +238,40 @@ def _open_run(path: str) -> TraceFile:
     last, newline_terminated = tail
     parsed = _parse_object(last)
     if parsed is None and not newline_terminated:
-        # What a SIGKILL leaves: the writer died inside a line.  Everything
-        # before it is whole, so the run is still worth analysing.
-        torn_line = _count_newlines(path) + 1
+        # What a SIGKILL leaves: the writer died inside a line (or inside the
+        # compressed stream).  Everything before it is whole, so the run is
+        # still worth analysing.
+        torn_line = count_newlines() + 1
     elif parsed is not None and parsed.get("event") == schema.TRACE_END:
         end = parsed
-    return TraceFile(path=path, start=start, end=end, torn_line=torn_line)
+    return TraceFile(path=path, start=start, end=end, torn_line=torn_line, kind=kind)
+
+
+def _open_parquet(path: str) -> tuple[TraceFile, pl.LazyFrame]:
+    """A Parquet trace: its metadata from the file's key-value pairs, its rows scanned lazily."""
+    try:
+        meta = pl.read_parquet_metadata(path)
+        columns = pl.read_parquet_schema(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise TraceError(
+            f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); convert the"
+            " trace again with `analyze convert`"
+        ) from None
+    start = _parse_object(meta.get(PARQUET_START, "").encode())
+    if start is None:
+        raise TraceError(
+            f"{path}: a Parquet file without synctrace metadata; write it from a trace with"
+            f" `analyze convert TRACE -o {Path(path).name}`"
+        )
+    _check_start(path, start)
+    end = _parse_object(meta.get(PARQUET_END, "").encode())
+    # A field no line of the run had may have been left out of the file.
+    rows = pl.scan_parquet(path).with_columns(
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in FIELD_SCHEMA.items()
+        if name not in columns
+    )
+    return TraceFile(path=path, start=start, end=end, kind="parquet"), rows
 
 
 def _check_start(path: str, start: dict[str, Any]) -> None:
@@ -221,14 +313,19 @@ def _parse_object(line: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _scan(f: TraceFile) -> pl.LazyFrame:
-    if f.torn_line is None:
-        return pl.scan_ndjson(f.path, schema=FIELD_SCHEMA)
-    # polars cannot be told to stop before a given line (n_rows still parses
-    # the whole chunk), so a torn file is handed over without its last line.
-    # Only killed runs pay for holding the file in memory.
-    data = Path(f.path).read_bytes()
-    return pl.scan_ndjson(data[: data.rindex(b"\n") + 1], schema=FIELD_SCHEMA)
+def _scan(source: str | bytes, torn_line: int | None) -> pl.LazyFrame:
+    """JSON lines (a path, or decompressed bytes) as a lazy frame of the typed trace fields.
+
+    Fields absent from a line (the tracer leaves out those that are null)
+    are null, as are fields the schema names and no line has.
+    """
+    if torn_line is not None:
+        # polars cannot be told to stop before a given line (n_rows still
+        # parses the whole chunk), so a torn file is handed over without its
+        # last line.  Only killed runs pay for holding the file in memory.
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        source = data[: data.rindex(b"\n") + 1]
+    return pl.scan_ndjson(source, schema=FIELD_SCHEMA)
 
 
 # --- the slow path: naming the bad line --------------------------------------------
@@ -236,25 +333,28 @@ def _scan(f: TraceFile) -> pl.LazyFrame:
 
 def _check_lines(f: TraceFile) -> None:
     """Raise TraceError for the first line of ``f`` that breaks the format."""
+    if f.kind == "parquet":
+        # Typed columns: there is no line to name; diagnose's own message says
+        # which file could not be read.
+        return
     previous_seq: int | None = None
-    with open(f.path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if number == f.torn_line:
-                break
-            if not raw.strip():
-                continue
-            line = _parse_object(raw)
-            where = f"{f.path}:{number}"
-            if line is None:
-                raise TraceError(f"{where}: not a JSON object ({_NOT_A_TRACE_HINT})")
-            _check_fields(where, line)
-            seq = line["seq"]
-            if previous_seq is not None and seq <= previous_seq:
-                raise TraceError(
-                    f"{where}: seq {seq} does not follow {previous_seq}: lines were reordered"
-                    " or traces concatenated; give each run as its own file"
-                )
-            previous_seq = seq
+    for number, raw in enumerate(sources.lines(f.path, f.kind), start=1):
+        if number == f.torn_line:
+            break
+        if not raw.strip():
+            continue
+        line = _parse_object(raw)
+        where = f"{f.path}:{number}"
+        if line is None:
+            raise TraceError(f"{where}: not a JSON object ({_NOT_A_TRACE_HINT})")
+        _check_fields(where, line)
+        seq = line["seq"]
+        if previous_seq is not None and seq <= previous_seq:
+            raise TraceError(
+                f"{where}: seq {seq} does not follow {previous_seq}: lines were reordered"
+                " or traces concatenated; give each run as its own file"
+            )
+        previous_seq = seq
 
 
 def _check_fields(where: str, line: dict[str, Any]) -> None:

@@ -97,8 +97,17 @@ def build_report(trace: Trace) -> Report:
         containers(trace.events),
         threads(trace.events),
     ]
+    # In memory, the plans' ~40 joins and sorts over a small trace take half
+    # the time they take in the streaming engine (0.04 s against 0.1 s on a
+    # 330-line trace, most of the start-up of `analyze report`), and about the
+    # same on 1M lines, whose parsed columns the cache node holds anyway.
+    # Parquet is the format for traces bigger than memory: there streaming
+    # reads the row groups a batch at a time.
+    streaming = any(f.kind == "parquet" for f in trace.files)
     try:
-        bad, per_run, found, boxes, people = pl.collect_all(plans)
+        bad, per_run, found, boxes, people = pl.collect_all(
+            plans, engine="streaming" if streaming else "in-memory"
+        )
     except pl.exceptions.PolarsError as exc:
         load.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except OSError as exc:

@@ -300,3 +300,23 @@ def test_finding_times_line_up_past_ten_seconds(write_trace: WriteTrace) -> None
     lines = run("report", write_trace(rec)).stdout.splitlines()
     assert "   9.000 s  info    unwaited-signal  MainThread · a · app.py:1" in lines
     assert "  11.000 s  info    unwaited-signal  MainThread · b · app.py:1" in lines
+
+
+def test_cli_choices_match_the_modules_they_stand_for() -> None:
+    """cli spells out severities and formats (to start without polars); they match the source."""
+    from analyze import cli
+    from analyze.columns import SEVERITIES
+    from analyze.render import RENDERERS
+
+    assert cli.SEVERITIES == SEVERITIES
+    assert tuple(RENDERERS) == cli.FORMATS
+
+
+def test_help_does_not_import_polars() -> None:
+    """`analyze --help` and the cli module load without polars (start-up stays cheap)."""
+    import subprocess
+    import sys
+
+    code = "import sys, analyze.cli; print('polars' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "False\n"
