@@ -33,6 +33,7 @@ import gzip
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,32 +67,52 @@ class BenchError(RuntimeError):
 class Child:
     wall: float  # seconds, from spawn to exit
     peak_mb: float  # this child's ru_maxrss
+    floored: bool  # at or below the harness's own peak: see run_child
     stdout: str
 
 
-def run_child(argv: Sequence[str], env: dict[str, str] | None = None) -> Child:
+def run_child(
+    argv: Sequence[str], env: dict[str, str] | None = None, *, capture: bool = False
+) -> Child:
     """Run ``argv`` to completion; its wall time and its own peak memory.
 
     ``resource.getrusage(RUSAGE_CHILDREN)`` would give the largest peak of
     every child so far, so the child is reaped with ``os.wait4``, which
-    reports the usage of that one process.
+    reports the usage of that one process.  Linux counts in a child's peak
+    the peak of the process that spawned it (the exec happens in the
+    parent's memory, which subprocess shares through vfork), so the harness
+    keeps its own memory small: a child's output is thrown away unless
+    ``capture`` asks for it (the report of 4M events is hundreds of MB of
+    JSON, which, read here once, would raise every later child's peak).  A
+    child that used less than the harness (about 15 MB) is reported at the
+    harness's peak, and marked ``floored``.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    floor = own_peak_mb()
+    sink = tempfile.TemporaryFile() if capture else open(os.devnull, "wb")  # noqa: SIM115
+    with tempfile.TemporaryFile() as err, sink as out:
         start = time.perf_counter()
         proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         # Popen did not reap it; tell it, or it would try again later.
         proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode(errors="replace")
+        stdout = ""
+        if capture:
+            out.seek(0)
+            stdout = out.read().decode(errors="replace")
         if proc.returncode != 0:
-            stderr = err.read().decode(errors="replace").strip()
-            tail = "\n".join(stderr.splitlines()[-15:])
+            err.seek(0)
+            # The end of stderr is enough to see what failed, and stays small.
+            err.seek(max(0, os.fstat(err.fileno()).st_size - 4000))
+            tail = err.read().decode(errors="replace").strip()
             raise BenchError(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
     # Linux reports ru_maxrss in KiB.
-    return Child(wall, usage.ru_maxrss / 1024, stdout)
+    peak = usage.ru_maxrss / 1024
+    return Child(wall, peak, peak <= floor + 0.5, stdout)
+
+
+def own_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child_env(pure: bool = False) -> dict[str, str]:
@@ -291,6 +312,7 @@ def recording(rounds: int, size: int, tmp: Path, failures: list[str]) -> list[Ro
     whole: dict[str, list[float]] = {m.name: [] for m in modes}
     peak: dict[str, list[float]] = {m.name: [] for m in modes}
     problems: dict[str, list[str]] = {m.name: [] for m in modes if m.checked}
+    floored: set[str] = set()
     lines: dict[str, int] = {}
     for r in range(rounds):
         # Rotate the order so that no mode always runs right after the
@@ -301,15 +323,17 @@ def recording(rounds: int, size: int, tmp: Path, failures: list[str]) -> list[Ro
             child = run_child(
                 [sys.executable, WORKLOAD, m.argv_mode, str(size), str(trace)],
                 env=child_env(m.pure),
+                capture=True,
             )
             in_run[m.name].append(json.loads(child.stdout)["in_run"])
             whole[m.name].append(child.wall)
             peak[m.name].append(child.peak_mb)
+            if child.floored:
+                floored.add(m.name)
             if m.checked:
                 found = check_trace(str(trace), size)
                 problems[m.name] += [f"round {r + 1}: {p}" for p in found]
-                with open(trace, "rb") as f:
-                    lines[m.name] = sum(1 for _ in f)
+                lines[m.name] = count_lines(trace)
             trace.unlink(missing_ok=True)
 
     def ratio(name: str, of: dict[str, list[float]]) -> list[float]:
@@ -343,7 +367,13 @@ def recording(rounds: int, size: int, tmp: Path, failures: list[str]) -> list[Ro
     if have_viz:
         rows.append(Row(sec, "viztracer / bare, whole process", ratio("viztracer", whole), "x"))
     rows += [
-        Row(sec, "bare, peak memory", peak["bare"], "MB"),
+        Row(
+            sec,
+            "bare, peak memory",
+            peak["bare"],
+            "MB",
+            note="the harness's own peak: bare used at most this" if "bare" in floored else "",
+        ),
         Row(sec, "recorded, peak memory", peak["recorded"], "MB"),
         Row(sec, "recorded - bare, peak memory", above("recorded"), "+MB", 64.0),
         Row(sec, "recorded-pure - bare, peak memory", above("recorded-pure"), "+MB", 64.0),
@@ -596,46 +626,64 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
+def compressed_size(path: Path, ext: str) -> int | None:
+    """Bytes of ``path`` compressed as ``ext`` would be; None without zstandard.
+
+    Streamed, so that the harness stays small (see run_child).
+    """
+    target = path.with_name(path.name + ".packed")
+    with open(path, "rb") as src:
+        if ext == "gz":
+            with gzip.open(target, "wb", compresslevel=6) as gz:
+                shutil.copyfileobj(src, gz)
+        else:
+            if importlib.util.find_spec("zstandard") is None:
+                return None
+            import zstandard  # type: ignore[import-untyped, import-not-found, unused-ignore]
+
+            with open(target, "wb") as dst:
+                zstandard.ZstdCompressor(level=3).copy_stream(src, dst)
+    packed = target.stat().st_size
+    target.unlink()
+    return packed
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
 def size(rounds: int, tmp: Path) -> list[Row]:
     plain = tmp / "size.jsonl"
     say(f"size: recording {rounds} rounds a thread")
     run_child([sys.executable, WORKLOAD, "recorded", str(rounds), str(plain)], env=child_env())
-    data = plain.read_bytes()
-    events = data.count(b"\n")
+    events = count_lines(plain)
     sec = f"bytes per event ({events:,} events)"
-    rows = [Row(sec, "plain .jsonl", [len(data) / events], "B", 110.0)]
-    have_zstd = importlib.util.find_spec("zstandard") is not None
-
-    def compress_gzip(raw: bytes) -> bytes:
-        return gzip.compress(raw, compresslevel=6)
-
-    def compress_zstd(raw: bytes) -> bytes:
-        import zstandard  # type: ignore[import-untyped, import-not-found, unused-ignore]
-
-        out: bytes = zstandard.ZstdCompressor(level=3).compress(raw)
-        return out
-
-    formats: list[tuple[str, bytes, Callable[[bytes], bytes] | None, str]] = [
-        ("gz", GZIP_MAGIC, compress_gzip, "gzip -6"),
-        ("zst", ZSTD_MAGIC, compress_zstd if have_zstd else None, "zstandard -3"),
-    ]
-    for ext, magic, compress, how in formats:
+    rows = [Row(sec, "plain .jsonl", [plain.stat().st_size / events], "B", 110.0)]
+    levels = {"gz": "gzip -6", "zst": "zstandard -3"}
+    magics = {"gz": GZIP_MAGIC, "zst": ZSTD_MAGIC}
+    for ext, how in levels.items():
+        what = f".jsonl.{ext}"
+        # Once the tracer writes compressed traces itself, measure what it
+        # writes; until then, the plain trace compressed here.
         direct = tmp / f"size.jsonl.{ext}"
         run_child([sys.executable, WORKLOAD, "recorded", str(rounds), str(direct)], env=child_env())
-        written = direct.read_bytes()
+        with open(direct, "rb") as f:
+            written = f.read(len(magics[ext])) == magics[ext]
+        direct_size = direct.stat().st_size
         direct.unlink()
-        what = f".jsonl.{ext}"
-        if written.startswith(magic):
-            # Line count of the same workload's plain trace: joins may differ
-            # by a line or two, which is noise at this size.
-            note = "written by the tracer"
-            rows.append(Row(sec, what, [len(written) / events], "B", 12.0, note))
-        elif compress is None:
+        if written:
+            # Divided by the plain trace's lines: the same workload, whose
+            # joins may differ by a line or two, noise at this size.
+            rows.append(Row(sec, what, [direct_size / events], "B", 12.0, "written by the tracer"))
+            continue
+        packed = compressed_size(plain, ext)
+        if packed is None:
             note = "tracer writes plain text here; zstandard not importable"
             rows.append(Row(sec, what, [], "B", 12.0, note))
         else:
             note = f"tracer writes plain text here: {how} of the plain trace"
-            rows.append(Row(sec, what, [len(compress(data)) / events], "B", 12.0, note))
+            rows.append(Row(sec, what, [packed / events], "B", 12.0, note))
     plain.unlink()
     return rows
 
@@ -689,7 +737,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     print()
     print(render(rows, args.markdown))
     if failures:
-        say("bench: incomplete traces:\n  " + "\n  ".join(failures))
+        say("bench: failed checks:\n  " + "\n  ".join(failures))
         return 1
     return 0
 
