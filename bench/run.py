@@ -594,14 +594,14 @@ def analyzer(rounds: int, sizes: Sequence[int], tmp: Path, quick: bool) -> list[
 # --- start-up ----------------------------------------------------------------------
 
 
-def startup(rounds: int) -> list[Row]:
+def startup(rounds: int, repeat: int) -> list[Row]:
     runs = [
         ("report", [*analyze_command(), "report", str(SMALL_TRACE)]),
         ("polars", [sys.executable, "-c", "import polars"]),
     ]
     times: dict[str, list[float]] = {"report": [], "polars": []}
-    # Start-up is short and noisy: three runs per round, alternating.
-    for r in range(rounds * 3):
+    # Start-up is short and noisy: several runs per round, alternating.
+    for r in range(rounds * repeat):
         for what, argv in runs if r % 2 else runs[::-1]:
             times[what].append(run_child(argv, env=child_env()).wall)
     say("startup: done")
@@ -709,7 +709,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = parser.parse_args(None if argv is None else list(argv))
     rounds = args.rounds or (3 if args.quick else 5)
     work = args.size or (2_000 if args.quick else 20_000)
-    sizes = [5_000, 50_000, 200_000] if args.quick else [100_000, 1_000_000, 4_000_000]
+    sizes = [5_000, 25_000, 100_000] if args.quick else [100_000, 1_000_000, 4_000_000]
     sections = args.only or list(SECTIONS)
     rows: list[Row] = []
     failures: list[str] = []
@@ -722,7 +722,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             if "analyzer" in sections:
                 rows += analyzer(rounds, sizes, tmp, args.quick)
             if "startup" in sections:
-                rows += startup(rounds)
+                rows += startup(rounds, 2 if args.quick else 3)
             if "size" in sections:
                 rows += size(min(work, 5_000), tmp)
     except BenchError as exc:
