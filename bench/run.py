@@ -412,8 +412,8 @@ def synthesize(base_path: Path, target: int, out_path: Path) -> int:
     threads had run more rounds: ``seq`` renumbered from 0 in file order,
     ``ts`` shifted by the span of one copy (never decreasing), ``begin_seq``
     and ``woken_by`` pointing into the same copy, and the List's item numbers
-    continued.  The recording's start, thread start lines come first, its
-    thread ends, joins and trace.end last (``events_written`` corrected).
+    continued.  The recording's trace.start and thread.start lines come first,
+    its thread.end, join and trace.end lines last (``events_written`` corrected).
     Lines are re-serialised by the json module, so the bytes may differ
     slightly from the tracer's (spacing, key order kept).
     """
@@ -511,7 +511,7 @@ def count_label(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n / 1e3:.0f}k"
 
 
-def analyzer(rounds: int, sizes: Sequence[int], tmp: Path, quick: bool) -> list[Row]:
+def analyzer(rounds: int, sizes: Sequence[int], tmp: Path) -> list[Row]:
     base = tmp / "analyzer-base.jsonl"
     say("analyzer: recording the base trace")
     run_child([sys.executable, WORKLOAD, "recorded", "100", str(base)], env=child_env())
@@ -720,7 +720,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             if "recording" in sections:
                 rows += recording(rounds, work, tmp, failures)
             if "analyzer" in sections:
-                rows += analyzer(rounds, sizes, tmp, args.quick)
+                rows += analyzer(rounds, sizes, tmp)
             if "startup" in sections:
                 rows += startup(rounds, 2 if args.quick else 3)
             if "size" in sections:
