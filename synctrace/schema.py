@@ -205,7 +205,7 @@ EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     QUEUE_QSIZE: ("size", "depth"),
     QUEUE_FULL: ("result", "depth"),
     SLEEP_BEGIN: ("seconds", "site"),
-    SLEEP_END: ("begin_seq", "site"),
+    SLEEP_END: ("begin_seq", "site", "error"),
     **{
         name: ("item", "index", "depth", "value", "error")
         for name in CONTAINER_ADDS | CONTAINER_TAKES | CONTAINER_DISCARDS
@@ -229,7 +229,9 @@ EMPTY_ERRORS: Final = frozenset({"IndexError", "Empty", "ValueError"})
 # --- trace.start / trace.end ----------------------------------------------------
 
 #: trace.start: the schema, run id, process and the wall-clock time (ISO 8601,
-#: UTC) that corresponds to this line's ``ts``.
+#: UTC) that corresponds to this line's ``ts``; ``time_scale`` (absent when 1)
+#: is ``tracer run --time-scale``: the program's clock ran 1/time_scale times
+#: as fast as ``ts``.
 START_FIELDS: Final = (
     "schema",
     "run_id",
@@ -239,6 +241,7 @@ START_FIELDS: Final = (
     "argv",
     "wall_time",
     "native",
+    "time_scale",
 )
 #: trace.end: why the run ended, how many lines were written before this one
 #: and how many events could not be written, and the threads still blocked.
