@@ -1,8 +1,8 @@
 """tracer: record what the threads of a run do to each other, as a trace.
 
 Three rooms, each a package: ``primitives`` (the drop-ins: events,
-conditions, locks, semaphores, barriers, queues, lists and the thread
-hooks), which record through ``recording`` (call sites, names, the capture
+conditions, locks, semaphores, barriers, queues, lists, ``sleep`` and the
+thread hooks), which record through ``recording`` (call sites, names, the capture
 sink that stamps ``seq`` and the clock, the recorder and its writer), and
 ``run`` (``tracer run``: patching, rewriting and importing an unmodified
 program).  ``demo``, ``cli`` and ``testing`` use only the public names
@@ -23,6 +23,7 @@ from tracer.primitives.lists import List
 from tracer.primitives.lock import Lock, RLock
 from tracer.primitives.queues import LifoQueue, PriorityQueue, Queue, SimpleQueue
 from tracer.primitives.semaphore import BoundedSemaphore, Semaphore
+from tracer.primitives.sleep import sleep
 from tracer.recording.recorder import Recorder, RecordingError, end_reason
 from tracer.recording.writer import TraceFileError
 
@@ -43,6 +44,7 @@ __all__ = [
     "SimpleQueue",
     "TraceFileError",
     "record",
+    "sleep",
 ]
 
 

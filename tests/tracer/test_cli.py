@@ -48,3 +48,11 @@ def test_run_with_nothing_to_run_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["run"])
     assert result.exit_code == 2
     assert "nothing to run" in result.output
+
+
+@pytest.mark.parametrize("scale", ["0", "-1"])
+def test_run_refuses_a_time_scale_that_is_not_above_zero(scale: str) -> None:
+    """--time-scale must be above 0: anything else is a usage error, exit 2."""
+    result = CliRunner().invoke(cli, ["run", "--time-scale", scale, "x.py"])
+    assert result.exit_code == 2
+    assert "--time-scale" in result.output

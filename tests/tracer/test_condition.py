@@ -77,3 +77,33 @@ def test_behaves_as_condition_with_a_given_lock() -> None:
     with cond:
         assert lock.locked()
         assert cond.wait(0) is False
+
+
+def test_notify_all_under_tracer_run_is_one_line() -> None:
+    """notify_all() on the Condition tracer run substitutes is one line with all=true, not two."""
+    from tracer.run import patch as _patch
+
+    with capture() as trace:
+        _patch.install()
+        try:
+            cond = threading.Condition()
+            released: list[str] = []
+
+            def waiter() -> None:
+                with cond:
+                    cond.wait()
+                    released.append(threading.current_thread().name)
+
+            threads = [threading.Thread(target=waiter, name=f"w{k}") for k in range(2)]
+            for t in threads:
+                t.start()
+            wait_until(lambda: blocked_waiters(cond) == 2)
+            with cond:
+                cond.notify_all()
+            for t in threads:
+                t.join()
+        finally:
+            _patch.uninstall()
+    (line,) = trace.events("cond.notify")
+    assert (line["waiters"], line["woken"], line["all"]) == (2, 2, True)
+    assert sorted(released) == ["w0", "w1"]

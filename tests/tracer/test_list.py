@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import traceback
 
 import pytest
 
@@ -212,3 +214,24 @@ def test_concurrent_appends_keep_numbers_and_positions_consistent() -> None:
     assert [m[1] for m in lines] == list(range(1, 2001))
     assert [m[2] for m in lines] == list(range(2000))
     assert [m[4] for m in lines] == [repr(v) for v in items]
+
+
+def test_a_failed_take_shows_no_tracer_frames_in_the_threads_traceback() -> None:
+    """A traced pop(), remove() or del that raises shows the program's frames, none of ours."""
+    items: tracer.List[int] = tracer.List(name="empty-in-thread")
+    texts: list[str] = []
+
+    def consumer() -> None:
+        for take in (items.pop, lambda: items.remove(3), lambda: items.__delitem__(0)):
+            try:
+                take()
+            except (IndexError, ValueError):
+                texts.append(traceback.format_exc())
+
+    with capture() as trace:
+        t = threading.Thread(target=consumer)
+        t.start()
+        t.join()
+    assert len(texts) == 3 and len(trace.events("list.pop", "list.remove", "list.del")) == 3
+    for text in texts:
+        assert os.path.dirname(tracer.__file__) not in text and "in consumer" in text

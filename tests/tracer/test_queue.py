@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+import traceback
 from typing import Any
 
 import pytest
@@ -300,3 +302,77 @@ def test_internals_write_nothing_but_queue_lines(monkeypatch: pytest.MonkeyPatch
     # Every operation line is the queue's (the consumer's join aside).
     operations = [e["event"] for e in trace.events() if "obj" in e and e["obj"] != "consumer"]
     assert operations and all(event.startswith("queue.") for event in operations)
+
+
+def test_empty_qsize_and_full_write_their_answer_and_the_depth() -> None:
+    """empty(), qsize() and full() are each one line: what they answered, and the depth."""
+    q: tracer.Queue[int] = tracer.Queue(maxsize=1, name="box")
+    with capture() as trace:
+        assert q.empty() is True
+        q.put(1)
+        assert (q.empty(), q.qsize(), q.full()) == (False, 1, True)
+    asked = [
+        (e["event"], e["result"], e["size"], e["depth"])
+        for e in trace.events("queue.empty", "queue.qsize", "queue.full")
+    ]
+    assert asked == [
+        ("queue.empty", True, None, 0),
+        ("queue.empty", False, None, 1),
+        ("queue.qsize", None, 1, 1),
+        ("queue.full", True, None, 1),
+    ]
+    assert all(e["obj"] == "box" and e["site"] for e in trace.events("queue.empty"))
+
+
+@pytest.mark.parametrize("kind", [tracer.LifoQueue, tracer.PriorityQueue, tracer.SimpleQueue])
+def test_every_queue_kind_answers_empty_and_qsize_in_the_trace(kind: type[Any]) -> None:
+    """Each queue drop-in writes queue.empty and queue.qsize lines, with the depth."""
+    q = kind()
+    with capture() as trace:
+        q.put(5)
+        assert (q.empty(), q.qsize()) == (False, 1)
+    (empty,) = trace.events("queue.empty")
+    (size,) = trace.events("queue.qsize")
+    assert (empty["result"], empty["depth"], size["size"], size["depth"]) == (False, 1, 1, 1)
+
+
+def test_repr_and_unrecorded_questions_write_nothing() -> None:
+    """A repr (which counts the items) writes no line; questions asked unrecorded are plain."""
+    q: tracer.Queue[int] = tracer.Queue(name="quiet")
+    simple: tracer.SimpleQueue[int] = tracer.SimpleQueue(name="quiet-simple")
+    assert q.empty() and q.qsize() == 0 and not q.full()
+    with capture() as trace:
+        assert "0 items" in repr(q) and "0 items" in repr(simple)
+    assert not trace.events("queue.empty", "queue.qsize", "queue.full")
+
+
+def test_an_answer_goes_stale_at_the_next_put_of_another_thread() -> None:
+    """The answer's line comes before the put that made it wrong, in seq order."""
+    q: tracer.Queue[int] = tracer.Queue(name="work")
+    answered = threading.Event()
+    with capture() as trace:
+
+        def producer() -> None:
+            answered.wait()
+            q.put(1)
+
+        t = threading.Thread(target=producer, name="producer")
+        t.start()
+        assert q.empty()
+        answered.set()
+        t.join()
+    assert [e["event"] for e in trace.events("queue.empty", "queue.put")] == [
+        "queue.empty",
+        "queue.put",
+    ]
+
+
+def test_a_failed_get_shows_no_tracer_frames_in_the_traceback() -> None:
+    """get_nowait() on an empty traced queue raises Empty with queue.py's frames, not ours."""
+    q: tracer.Queue[int] = tracer.Queue()
+    with capture():
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            text = traceback.format_exc()
+    assert os.path.dirname(tracer.__file__) not in text and "queue.py" in text

@@ -10,6 +10,7 @@ import pytest
 
 import tracer
 from synctrace import schema
+from tracer.recording.recorder import Recorder
 from tracer.testing import capture
 
 
@@ -30,6 +31,15 @@ def test_trace_starts_and_ends_with_metadata(tmp_path: Path) -> None:
     assert end["events_written"] == len(lines) - 1 and end["events_dropped"] == 0
     for line in lines:
         assert {"event", "ts", "seq", "thread", "thread_id"} <= line.keys()
+    assert "time_scale" not in start  # absent when 1
+
+
+def test_trace_start_records_the_time_scale(tmp_path: Path) -> None:
+    """A recorder given a time scale (tracer run --time-scale) writes it in trace.start."""
+    path = tmp_path / "t.jsonl"
+    recorder = Recorder(path, time_scale=0.01).start()
+    recorder.stop()
+    assert read(path)[0]["time_scale"] == 0.01
 
 
 def test_seq_increases_and_ts_never_decreases_across_threads(tmp_path: Path) -> None:

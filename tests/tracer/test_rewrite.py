@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+from typing import Any
 
 import pytest
 
+from tracer.run import patch as _patch
 from tracer.run import rewrite as _rewrite
+from tracer.testing import capture
 
 
 def rewritten(source: str) -> str:
@@ -27,6 +30,7 @@ def rewritten(source: str) -> str:
             "class C:\n\n    def __init__(self):\n"
             "        self.cv = __synctrace__.bind('cv', Condition())",
         ),
+        ("pipeline = Pipeline()", "pipeline = __synctrace__.bind('pipeline', Pipeline())"),
         ("items = []", "items = __synctrace__.shared_list('items', [])"),
         (
             "items: list[int] = list()",
@@ -43,7 +47,7 @@ def rewritten(source: str) -> str:
     ],
 )
 def test_named_and_shared(source: str, expected: str) -> None:
-    """Primitive constructors get the bound name; module, class and attribute lists are traced."""
+    """Primitive (and CapWords) constructors get the bound name; shared lists are traced."""
     assert rewritten(source) == expected
 
 
@@ -77,3 +81,34 @@ def test_shared_list_helper_returns_a_traced_list_with_the_name() -> None:
     assert isinstance(value, List) and value == [1, 2] and value.name == "rewrite-test-items"
     odd = (1, 2)
     assert _rewrite.Helper.shared_list("x", odd) is odd
+
+
+def test_bind_names_only_traced_objects() -> None:
+    """A CapWords call that makes something else is handed back as it was, name and all."""
+
+    class Named:
+        name = "Queue#1"
+
+    thing = Named()
+    assert _rewrite.Helper.bind("thing", thing) is thing and thing.name == "Queue#1"
+
+
+def test_a_programs_subclass_of_a_patched_queue_gets_its_bound_name() -> None:
+    """Under tracer run, ``pipeline = Pipeline()`` with Pipeline(queue.Queue) is named pipeline."""
+    source = (
+        "import queue\n"
+        "class Pipeline(queue.Queue):\n"
+        "    pass\n"
+        "pipeline = Pipeline()\n"
+        "pipeline.put(1)\n"
+    )
+    code = compile(_rewrite.rewrite(ast.parse(source)), "program.py", "exec")
+    namespace: dict[str, Any] = {_rewrite.HELPER: _rewrite.Helper}
+    with capture() as trace:
+        _patch.install()
+        try:
+            exec(code, namespace)
+        finally:
+            _patch.uninstall()
+    (put,) = trace.events("queue.put")
+    assert put["obj"] == "pipeline" and put["site"] == "program.py:5"

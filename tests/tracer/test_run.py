@@ -252,3 +252,44 @@ def test_thread_names_are_the_programs_own(tmp_path: Path) -> None:
     assert "thread Thread-1 (set)" in traced.stdout
     assert traced.stdout == plain_run(EXITS, "ok").stdout
     assert os.path.exists(tmp_path / "t.jsonl")
+
+
+OWN_CLOCK = str(PROGRAMS / "own_clock.py")
+
+
+def test_time_scale_runs_the_programs_sleeps_clocks_and_loops_consistently(
+    tmp_path: Path,
+) -> None:
+    """Under --time-scale 0.01 the clocks see a 20 s sleep, and a 20 s deadline loop ends."""
+    trace = tmp_path / "t.jsonl"
+    traced = tracer_run("--time-scale", "0.01", "-o", str(trace), OWN_CLOCK, "20")
+    assert traced.returncode == 0, traced.stderr
+    saw, rounds = traced.stdout.splitlines()
+    assert saw == "clocks saw the sleep: True"
+    assert 1 <= int(rounds.split(": ")[1]) <= 20
+    lines = read(trace)
+    assert lines[0]["time_scale"] == 0.01
+    first = next(e for e in lines if e["event"] == "sleep.begin")
+    assert first["seconds"] == 20.0 and first["site"] == "own_clock.py:15" and "obj" not in first
+    ends = {e["begin_seq"] for e in lines if e["event"] == "sleep.end"}
+    assert first["seq"] in ends
+
+
+def test_without_a_time_scale_sleeps_are_traced_and_start_has_no_scale(tmp_path: Path) -> None:
+    """Plain tracer run traces the program's sleeps too; trace.start has no time_scale."""
+    trace = tmp_path / "t.jsonl"
+    traced = tracer_run("-o", str(trace), OWN_CLOCK, "0.01")
+    assert traced.returncode == 0, traced.stderr
+    lines = read(trace)
+    assert "time_scale" not in lines[0]
+    assert next(e["seconds"] for e in lines if e["event"] == "sleep.begin") == 0.01
+
+
+def test_timeout_stays_in_wall_clock_seconds_under_a_time_scale(tmp_path: Path) -> None:
+    """--timeout 0.5 with --time-scale 100 ends the run after half a real second, asleep."""
+    trace = tmp_path / "t.jsonl"
+    traced = tracer_run("--time-scale", "100", "--timeout", "0.5", "-o", str(trace), OWN_CLOCK, "1")
+    assert traced.returncode == 124
+    end = read(trace)[-1]
+    assert end["reason"] == "timeout"
+    assert [(b["thread"], b["event"]) for b in end["blocked"]] == [("MainThread", "sleep.begin")]

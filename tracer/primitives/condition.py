@@ -68,8 +68,12 @@ class Condition(threading.Condition):
         rec = _recorder.current
         if rec is not None:
             self._record_notify(rec, None, every=True)
-        # Not super().notify_all(): it calls self.notify(), recording twice.
-        threading.Condition.notify(self, len(self._waiters))  # type: ignore[attr-defined]
+        # One line for the whole call.  Not super().notify_all(): it calls
+        # self.notify(), which would write a second line.  Nor
+        # threading.Condition.notify(): under ``tracer run`` that name is the
+        # patched subclass, whose notify is ours, and the second line (no
+        # waiters left) would read as an unheard notify.
+        super().notify(len(self._waiters))  # type: ignore[attr-defined]
 
     def _record_notify(self, rec: Recorder, n: int | None, *, every: bool) -> None:
         if not self._is_owned():  # type: ignore[attr-defined]

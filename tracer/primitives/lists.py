@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any, SupportsIndex, TypeVar, overload
 
 from synctrace import schema
+from tracer.primitives.unwind import hand_over
 from tracer.recording import names as _names
 from tracer.recording import recorder as _recorder
 from tracer.recording import site as _site
@@ -207,6 +208,7 @@ class List(list[_T]):
                 value = list.pop(self, index)
             except (IndexError, TypeError) as exc:
                 self._failed(rec, schema.LIST_POP, site, index, exc)
+                hand_over(exc)
                 raise
             i = operator.index(index)
             at = i + n if i < 0 else i
@@ -237,6 +239,7 @@ class List(list[_T]):
                 i = list.index(self, value)
             except ValueError as exc:
                 self._failed(rec, schema.LIST_REMOVE, site, None, exc)
+                hand_over(exc)
                 raise
             taken = self[i]
             list.__delitem__(self, i)
@@ -267,6 +270,7 @@ class List(list[_T]):
                 list.__delitem__(self, key)
             except (IndexError, TypeError) as exc:
                 self._failed(rec, schema.LIST_DEL, site, key, exc)
+                hand_over(exc)
                 raise
             i = operator.index(key)
             self._gone(rec, schema.LIST_DEL, site, ids, i + n if i < 0 else i, value)

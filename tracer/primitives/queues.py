@@ -22,10 +22,12 @@ import _thread
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from synctrace import schema
 from tracer.primitives.lists import moved, short_repr
+from tracer.primitives.unwind import hand_over
 from tracer.recording import names as _names
 from tracer.recording import recorder as _recorder
 from tracer.recording import site as _site
@@ -80,7 +82,8 @@ class Queue(queue.Queue[_T]):
         self._generation = 0
 
     def __repr__(self) -> str:
-        return f"<tracer.{self._kind} {self.name!r} {self.qsize()} items, maxsize={self.maxsize}>"
+        # _qsize(), not qsize(): a repr must not write a line.
+        return f"<tracer.{self._kind} {self.name!r} {self._qsize()} items, maxsize={self.maxsize}>"
 
     # --- the shadow: how each kind of queue orders its item numbers -------------
 
@@ -162,8 +165,9 @@ class Queue(queue.Queue[_T]):
             if not (block and 0 < self.maxsize <= self._qsize()):
                 try:
                     return super().put(item, block, timeout)
-                except queue.Full:
+                except queue.Full as exc:
                     self._refused(rec, schema.QUEUE_PUT, site, "Full")
+                    hand_over(exc)
                     raise
             with rec.blocking(
                 schema.QUEUE_PUT_BEGIN,
@@ -174,8 +178,9 @@ class Queue(queue.Queue[_T]):
             ) as call:
                 try:
                     super().put(item, block, timeout)
-                except queue.Full:  # timed out: no room came
+                except queue.Full as exc:  # timed out: no room came
                     self._refused(rec, schema.QUEUE_PUT, site, "Full")
+                    hand_over(exc)
                     raise
                 call.result = True
             return None
@@ -189,8 +194,9 @@ class Queue(queue.Queue[_T]):
             if not (block and not self._qsize()):
                 try:
                     return super().get(block, timeout)
-                except queue.Empty:
+                except queue.Empty as exc:
                     self._refused(rec, schema.QUEUE_GET, site, "Empty")
+                    hand_over(exc)
                     raise
             with rec.blocking(
                 schema.QUEUE_GET_BEGIN,
@@ -201,11 +207,44 @@ class Queue(queue.Queue[_T]):
             ) as call:
                 try:
                     value = super().get(block, timeout)
-                except queue.Empty:  # timed out: no item came
+                except queue.Empty as exc:  # timed out: no item came
                     self._refused(rec, schema.QUEUE_GET, site, "Empty")
+                    hand_over(exc)
                     raise
                 call.result = True
             return value
+
+    # --- questions: their answers hold only until another thread's put or get ----
+
+    def empty(self) -> bool:
+        rec = _recorder.current
+        if rec is None:
+            return super().empty()
+        return bool(self._asked(rec, schema.QUEUE_EMPTY, "result", super().empty))
+
+    def full(self) -> bool:
+        rec = _recorder.current
+        if rec is None:
+            return super().full()
+        return bool(self._asked(rec, schema.QUEUE_FULL, "result", super().full))
+
+    def qsize(self) -> int:
+        rec = _recorder.current
+        if rec is None:
+            return super().qsize()
+        return int(self._asked(rec, schema.QUEUE_QSIZE, "size", super().qsize))
+
+    def _asked(self, rec: Recorder, event: str, field: str, ask: Callable[[], Any]) -> Any:
+        """Answer a question about the queue and write the answer with the true depth.
+
+        Under the mutex, so that no put or get comes between the answer and
+        its line: the line's seq places the answer among them exactly.
+        """
+        site = _site.caller_site()
+        with self.mutex:
+            answer = ask()
+            rec.emit(event, self.name, site, {field: answer, "depth": self._qsize()})
+            return answer
 
     def task_done(self) -> None:
         rec = _recorder.current
@@ -218,6 +257,7 @@ class Queue(queue.Queue[_T]):
                 super().task_done()  # ValueError when called too many times
             except BaseException as exc:
                 error = type(exc).__name__
+                hand_over(exc)
                 raise
             finally:
                 rec.emit(schema.QUEUE_TASK_DONE, self.name, site, {"error": error})
@@ -307,7 +347,11 @@ class SimpleQueue(queue.SimpleQueue[_T]):
         self._generation = 0
 
     def __repr__(self) -> str:
-        return f"<tracer.SimpleQueue {self.name!r} {self.qsize()} items>"
+        return f"<tracer.SimpleQueue {self.name!r} {self._depth()} items>"
+
+    def _depth(self) -> int:
+        """The number of items, asked without writing a line."""
+        return queue.SimpleQueue.qsize(self)
 
     def _shadow(self, rec: Recorder, taken: int = 0) -> deque[tuple[int, int | None]]:
         if self._generation != rec.generation:
@@ -315,7 +359,7 @@ class SimpleQueue(queue.SimpleQueue[_T]):
             # have just left but are not written yet).  Its values are out
             # of reach in C, hence no identity.
             self._generation = rec.generation
-            self._ids = deque((self._new_id(), None) for _ in range(self.qsize() + taken))
+            self._ids = deque((self._new_id(), None) for _ in range(self._depth() + taken))
         return self._ids
 
     def _new_id(self) -> int:
@@ -352,9 +396,10 @@ class SimpleQueue(queue.SimpleQueue[_T]):
         site = _site.caller_site()
         try:
             value = super().get(False)  # first without waiting, as a Lock
-        except queue.Empty:
+        except queue.Empty as exc:
             if not block:
                 self._took_none(rec, site)
+                hand_over(exc)
                 raise
         else:
             self._took(rec, site, value)
@@ -368,8 +413,9 @@ class SimpleQueue(queue.SimpleQueue[_T]):
         ) as call:
             try:
                 value = super().get(True, timeout)
-            except queue.Empty:  # timed out
+            except queue.Empty as exc:  # timed out
                 self._took_none(rec, site)
+                hand_over(exc)
                 raise
             call.result = True
             self._took(rec, site, value)
@@ -378,6 +424,31 @@ class SimpleQueue(queue.SimpleQueue[_T]):
     def get_nowait(self) -> _T:
         # C's get_nowait calls C's get directly, past our get.
         return self.get(False)
+
+    def empty(self) -> bool:
+        rec = _recorder.current
+        if rec is None:
+            return super().empty()
+        return bool(self._asked(rec, schema.QUEUE_EMPTY, "result", super().empty))
+
+    def qsize(self) -> int:
+        rec = _recorder.current
+        if rec is None:
+            return super().qsize()
+        return int(self._asked(rec, schema.QUEUE_QSIZE, "size", super().qsize))
+
+    def _asked(self, rec: Recorder, event: str, field: str, ask: Callable[[], Any]) -> Any:
+        """Answer a question and write it with the depth, under our lock.
+
+        Puts are written under the same lock, so no put comes between the
+        answer and its line; gets are not (see the class), so against them
+        the order is as approximate as theirs.
+        """
+        site = _site.caller_site()
+        with self._guard:
+            answer = ask()
+            rec.emit(event, self.name, site, {field: answer, "depth": self._depth()})
+            return answer
 
     def _took(self, rec: Recorder, site: _site.RawSite | None, value: Any) -> None:
         text = short_repr(value)
@@ -409,7 +480,7 @@ class SimpleQueue(queue.SimpleQueue[_T]):
             schema.QUEUE_GET,
             self.name,
             site,
-            moved(None, None, self.qsize(), None, "Empty"),
+            moved(None, None, self._depth(), None, "Empty"),
         )
 
 

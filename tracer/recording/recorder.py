@@ -82,8 +82,11 @@ class Recorder:
         *,
         flush_interval: float = FLUSH_INTERVAL,
         max_pending: int = MAX_PENDING,
+        time_scale: float = 1.0,
     ) -> None:
         self.path = os.fspath(path)
+        #: ``tracer run --time-scale``: written in trace.start when not 1.
+        self.time_scale = time_scale
         #: Changes with each recording, so containers know when their item
         #: numbering belongs to an earlier one.
         self.generation = next(_generations)
@@ -162,6 +165,8 @@ class Recorder:
                 "wall_time": datetime.now(UTC).isoformat(),
                 "native": capture.NATIVE,
             }
+            if self.time_scale != 1:
+                start["time_scale"] = float(self.time_scale)
             self._lost += self._writer.write(self._writer.render(start))
             self._started = True
             current = self

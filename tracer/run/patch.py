@@ -10,18 +10,28 @@ else (the program) gets the traced one.
 
 Replacements are subclasses where the original is a class, so that the
 program may still subclass them and ``isinstance`` still holds.
+
+Under ``--time-scale F`` the replacements are one subclass further down,
+whose methods scale the timeouts the program passes (``wait(5)`` waits
+``5 * F`` real seconds), as does ``Thread.join``; ``_clock`` scales the
+program's clocks and sleeps to match.  The begin lines record the timeout
+actually waited, in real seconds like ``ts``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import sys
 import sysconfig
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import tracer
+from tracer.primitives.unwind import hand_over
+from tracer.recording import site as _site
 
 _LIBRARY_DIRS = tuple(
     sorted(
@@ -92,6 +102,71 @@ def _substitute(module: Any, attr: str, traced: type) -> tuple[Any, str, Any, An
     return module, attr, original, replacement
 
 
+#: ``--time-scale``: real seconds per second of the program's time.
+_scale = 1.0
+
+
+def _real_timeout(timeout: Any) -> Any:
+    """The real seconds to wait for a timeout the program gave in its own seconds.
+
+    Only a positive number is scaled: None, a Lock's -1 ("forever"), 0 and
+    anything the primitive will refuse pass through as they came.
+    """
+    if type(timeout) not in (int, float) or not timeout > 0:
+        return timeout
+    return timeout * _scale
+
+
+def _scaling(method: Callable[..., Any], position: int) -> Callable[..., Any]:
+    """``method`` with its timeout (argument ``position`` after self, or ``timeout=``)
+    scaled when the program's own code calls it."""
+
+    def scaled(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _from_library(1):
+            if len(args) > position:
+                args = (*args[:position], _real_timeout(args[position]), *args[position + 1 :])
+            elif "timeout" in kwargs:
+                kwargs["timeout"] = _real_timeout(kwargs["timeout"])
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException as exc:  # Empty, Full, BrokenBarrierError...: the program's
+            hand_over(exc)
+            raise
+
+    return functools.update_wrapper(scaled, method)
+
+
+#: Where each traced primitive takes a timeout: method -> its position among
+#: the arguments after self.  Condition.wait_for and Barrier's default are
+#: scaled where the program gives them; the waits they make inside threading
+#: are library calls, and so are not scaled twice.
+_TIMEOUTS: dict[type, dict[str, int]] = {
+    tracer.Event: {"wait": 0},
+    tracer.Condition: {"wait": 0, "wait_for": 1},
+    tracer.Lock: {"acquire": 1},
+    tracer.RLock: {"acquire": 1},
+    tracer.Semaphore: {"acquire": 1},
+    tracer.BoundedSemaphore: {"acquire": 1},
+    tracer.Barrier: {"__init__": 2, "wait": 0},
+    tracer.Queue: {"put": 2, "get": 1},
+    tracer.LifoQueue: {"put": 2, "get": 1},
+    tracer.PriorityQueue: {"put": 2, "get": 1},
+    tracer.SimpleQueue: {"get": 1},
+}
+
+
+def _scaled(traced: type) -> type:
+    """A subclass of ``traced`` whose timeouts from the program are scaled."""
+    namespace: dict[str, Any] = {
+        name: _scaling(getattr(traced, name), position)
+        for name, position in _TIMEOUTS[traced].items()
+    }
+    namespace.update(
+        {"__module__": traced.__module__, "__qualname__": traced.__qualname__, "__slots__": ()}
+    )
+    return type(traced.__name__, (traced,), namespace)
+
+
 _TABLE = (
     (threading, "Event", tracer.Event),
     (threading, "Condition", tracer.Condition),
@@ -108,14 +183,15 @@ _TABLE = (
 _installed: list[tuple[Any, str, Any, Any]] = []
 
 
-def install(program_dir: str | None = None) -> None:
+def install(program_dir: str | None = None, time_scale: float = 1.0) -> None:
     """Put the replacements in place (the recording must already be running).
 
     ``program_dir`` holds the program's own code (its script's directory, or
     the package run with ``-m``); it counts as the program's even inside a
     library directory, unless it would take in the standard library itself.
+    ``time_scale`` scales the timeouts the program passes (see ``_scaled``).
     """
-    global _program_dirs
+    global _program_dirs, _scale
     if _installed:
         return
     if program_dir is not None:
@@ -123,13 +199,28 @@ def install(program_dir: str | None = None) -> None:
         if not any(lib.startswith(mine) for lib in _LIBRARY_DIRS):
             _program_dirs = (mine,)
             _verdicts.clear()
+    _scale = time_scale
     for module, attr, traced in _TABLE:
-        entry = _substitute(module, attr, traced)
+        entry = _substitute(module, attr, traced if time_scale == 1 else _scaled(traced))
         _installed.append(entry)
         setattr(module, attr, entry[3])
+    if time_scale != 1:
+        # The recording patched Thread.join to trace it; scale around that.
+        join = threading.Thread.join
+        entry = (threading.Thread, "join", join, _scaling(join, 0))
+        _installed.append(entry)
+        threading.Thread.join = entry[3]  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
+    global _scale
     while _installed:
-        module, attr, original, _ = _installed.pop()
-        setattr(module, attr, original)
+        module, attr, original, replacement = _installed.pop()
+        # A recording that stopped first has put its own Thread.join back:
+        # leave that be.
+        if getattr(module, attr) is replacement:
+            setattr(module, attr, original)
+    _scale = 1.0
+
+
+_site.internal(__file__)

@@ -4,7 +4,8 @@ The program runs in this process, as ``python script.py ARGS`` would run it:
 its own ``__main__``, ``sys.argv``, ``sys.path[0]``, standard streams and
 exit status.  Before it starts, the recording is opened (an unwritable trace
 fails here, before anything runs), threading's and queue's primitives are
-replaced by traced ones for the program's code (see ``_patch``), and the main
+replaced by traced ones for the program's code (see ``_patch``), its sleeps
+are traced and its time scaled if asked (see ``_clock``), and the main
 module's source is rewritten to name objects and trace shared lists (see
 ``_rewrite``).
 
@@ -40,6 +41,7 @@ from typing import Any
 
 from tracer.recording import site as _site
 from tracer.recording.recorder import Recorder
+from tracer.run import clock as _clock
 from tracer.run import imports as _imports
 from tracer.run import patch as _patch
 from tracer.run import rewrite as _rewrite
@@ -124,11 +126,21 @@ def _load(program: Program) -> _Loaded:
 class ProgramRun:
     """One recorded run of a program; ``execute()`` does not come back early."""
 
-    def __init__(self, program: Program, output: str, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        program: Program,
+        output: str,
+        timeout: float | None = None,
+        time_scale: float = 1.0,
+    ) -> None:
+        if not time_scale > 0:
+            raise ProgramError(f"the time scale must be above 0, not {time_scale}")
         self.loaded = _load(program)  # ProgramError first: nothing is written
         self.program = program
-        self.recorder = Recorder(output)  # TraceFileError before anything runs
-        self.timeout = timeout
+        # TraceFileError before anything runs.
+        self.recorder = Recorder(output, time_scale=time_scale)
+        self.timeout = timeout  # real seconds, whatever the time scale
+        self.time_scale = time_scale
         self._finished = _thread.allocate_lock()
         self._interrupted = False
         self._ending: tuple[str, str | None, int | None] = ("completed", None, 0)
@@ -148,7 +160,8 @@ class ProgramRun:
         module.__dict__.update(loaded.globals)
         sys.modules["__main__"] = module
         self.recorder.start()
-        _patch.install(loaded.home)
+        _patch.install(loaded.home, self.time_scale)
+        _clock.install(self.time_scale)
         _imports.install(_patch._program_dirs)
         atexit.register(self._at_exit)
         self._install_signal_handlers()
@@ -198,6 +211,7 @@ class ProgramRun:
         else:
             self.finish(*self._ending)
         _imports.uninstall()
+        _clock.uninstall()
         _patch.uninstall()
 
     def _install_signal_handlers(self) -> None:

@@ -7,7 +7,10 @@ so that line numbers and tracebacks stay exactly the program's:
 * ``NAME = Event()`` (or ``Queue(...)``, ``threading.Lock()``, ... any
   constructor of a primitive we trace, in any scope) and ``obj.NAME = ...``
   become ``__synctrace__.bind("NAME", <the call>)``: the object gets the name
-  the program gave it, instead of ``Event#1``.
+  the program gave it, instead of ``Event#1``.  So does a call of any
+  CapWords name (a class, by PEP 8), since the program's own subclass of a
+  primitive (``pipeline = Pipeline()``) makes a traced object too; ``bind``
+  names only traced objects and hands back everything else untouched.
 * ``NAME = [...]`` or ``NAME = list(...)`` at module level, and
   ``obj.NAME = [...]`` anywhere, become a ``tracer.List`` named ``NAME``:
   such lists are the ones threads share as buffers.  Lists bound to local
@@ -20,6 +23,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+import tracer
 from tracer.primitives.lists import List
 from tracer.recording import names as _names
 
@@ -44,12 +48,29 @@ PRIMITIVES = frozenset(
 )
 
 
+#: What ``bind`` may name: the traced primitives, subclasses included.
+_TRACED = (
+    tracer.Event,
+    tracer.Condition,
+    tracer.Lock,
+    tracer.RLock,
+    tracer.Semaphore,
+    tracer.Barrier,
+    tracer.Queue,
+    tracer.SimpleQueue,
+    List,
+)
+
+
 class Helper:
     """What rewritten code calls: ``__synctrace__.bind`` and ``.shared_list``."""
 
     @staticmethod
     def bind(name: str, obj: Any) -> Any:
-        _names.rebind(obj, name)
+        # Any CapWords call comes here: only our objects may be renamed (a
+        # program's own object could have a ``name`` that looks like ours).
+        if isinstance(obj, _TRACED):
+            _names.rebind(obj, name)
         return obj
 
     @staticmethod
@@ -57,6 +78,11 @@ class Helper:
         if type(value) is not list:  # list(...) of something odd: leave it be
             return value
         return List(value, name=name)
+
+
+def _names_a_class(called: str | None) -> bool:
+    """A primitive's constructor, or a CapWords name that may be its subclass."""
+    return called is not None and (called in PRIMITIVES or called[:1].isupper())
 
 
 def _called_name(node: ast.expr) -> str | None:
@@ -103,7 +129,7 @@ class _Binder(ast.NodeTransformer):
         if name is None:
             return value
         shared = self._depth == 0 or isinstance(target, ast.Attribute)
-        if _called_name(value) in PRIMITIVES:
+        if _names_a_class(_called_name(value)):
             helper = "bind"
         elif shared and _is_list_display(value):
             helper = "shared_list"
