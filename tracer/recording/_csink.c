@@ -530,6 +530,28 @@ buf_put(Buf *b, const char *s, Py_ssize_t n)
 
 #define PUT_LITERAL(b, s) buf_put((b), (s), (Py_ssize_t)sizeof(s) - 1)
 
+/* Decimal digits (snprintf costs more than the rest of a line). */
+static int
+put_uint(Buf *b, unsigned long long u, int negative)
+{
+    char digits[24];
+    char *p = digits + sizeof digits;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative)
+        *--p = '-';
+    return buf_put(b, p, digits + sizeof digits - p);
+}
+
+static int
+put_int(Buf *b, long long x)
+{
+    return x < 0 ? put_uint(b, 0ULL - (unsigned long long)x, 1)
+                 : put_uint(b, (unsigned long long)x, 0);
+}
+
 /* A str as a JSON string, escaped as orjson does: \" \\ \b \f \n \r \t,
  * other control characters as \u00XX, the rest as UTF-8.  A lone surrogate,
  * which UTF-8 cannot hold, is written as its \uXXXX escape. */
@@ -640,7 +662,6 @@ put_other(Buf *b, PyObject *v)
 static int
 put_value(Buf *b, PyObject *v)
 {
-    char num[32];
     if (v == Py_None)
         return PUT_LITERAL(b, "null");
     if (v == Py_True)
@@ -666,7 +687,7 @@ put_value(Buf *b, PyObject *v)
             Py_DECREF(digits);
             return rc;
         }
-        return buf_put(b, num, snprintf(num, sizeof num, "%lld", x));
+        return put_int(b, x);
     }
     if (PyFloat_CheckExact(v)) {
         double x = PyFloat_AS_DOUBLE(v);
@@ -711,16 +732,13 @@ site_label(SinkObject *self, PyObject *site, PyObject *site_name_of)
 static int
 put_record(SinkObject *self, Buf *b, const Record *r, PyObject *site_name_of)
 {
-    char num[96];
     long long ts = Py_MAX(r->ts, self->last_ts);
     self->last_ts = ts;
-    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, r->event) < 0)
-        return -1;
-    if (buf_put(b, num, snprintf(num, sizeof num, ",\"ts\":%lld,\"seq\":%lld,\"thread\":",
-                                 ts, r->seq)) < 0 ||
-        put_value(b, r->thread) < 0)
-        return -1;
-    if (buf_put(b, num, snprintf(num, sizeof num, ",\"thread_id\":%lu", r->thread_id)) < 0)
+    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, r->event) < 0 ||
+        PUT_LITERAL(b, ",\"ts\":") < 0 || put_int(b, ts) < 0 ||
+        PUT_LITERAL(b, ",\"seq\":") < 0 || put_int(b, r->seq) < 0 ||
+        PUT_LITERAL(b, ",\"thread\":") < 0 || put_value(b, r->thread) < 0 ||
+        PUT_LITERAL(b, ",\"thread_id\":") < 0 || put_uint(b, r->thread_id, 0) < 0)
         return -1;
     if (r->obj != Py_None && (PUT_LITERAL(b, ",\"obj\":") < 0 || put_value(b, r->obj) < 0))
         return -1;
