@@ -528,32 +528,29 @@ buf_put(Buf *b, const char *s, Py_ssize_t n)
     return 0;
 }
 
-/* Decimal digits of an unsigned number, written backwards then copied:
- * snprintf costs several times more, and a line holds five to ten numbers. */
+#define PUT_LITERAL(b, s) buf_put((b), (s), (Py_ssize_t)sizeof(s) - 1)
+
+/* Decimal digits (snprintf costs more than the rest of a line). */
 static int
-put_ull(Buf *b, unsigned long long x)
+put_uint(Buf *b, unsigned long long u, int negative)
 {
     char digits[24];
-    char *end = digits + sizeof digits, *p = end;
+    char *p = digits + sizeof digits;
     do {
-        *--p = (char)('0' + x % 10);
-        x /= 10;
-    } while (x != 0);
-    return buf_put(b, p, end - p);
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative)
+        *--p = '-';
+    return buf_put(b, p, digits + sizeof digits - p);
 }
 
 static int
-put_ll(Buf *b, long long x)
+put_int(Buf *b, long long x)
 {
-    if (x >= 0)
-        return put_ull(b, (unsigned long long)x);
-    if (buf_put(b, "-", 1) < 0)
-        return -1;
-    /* -(x + 1) + 1 stays in range for LLONG_MIN */
-    return put_ull(b, (unsigned long long)(-(x + 1)) + 1u);
+    return x < 0 ? put_uint(b, 0ULL - (unsigned long long)x, 1)
+                 : put_uint(b, (unsigned long long)x, 0);
 }
-
-#define PUT_LITERAL(b, s) buf_put((b), (s), (Py_ssize_t)sizeof(s) - 1)
 
 /* A str as a JSON string, escaped as orjson does: \" \\ \b \f \n \r \t,
  * other control characters as \u00XX, the rest as UTF-8.  A lone surrogate,
@@ -690,7 +687,7 @@ put_value(Buf *b, PyObject *v)
             Py_DECREF(digits);
             return rc;
         }
-        return put_ll(b, x);
+        return put_int(b, x);
     }
     if (PyFloat_CheckExact(v)) {
         double x = PyFloat_AS_DOUBLE(v);
@@ -737,13 +734,11 @@ put_record(SinkObject *self, Buf *b, const Record *r, PyObject *site_name_of)
 {
     long long ts = Py_MAX(r->ts, self->last_ts);
     self->last_ts = ts;
-    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, r->event) < 0)
-        return -1;
-    if (PUT_LITERAL(b, ",\"ts\":") < 0 || put_ll(b, ts) < 0 ||
-        PUT_LITERAL(b, ",\"seq\":") < 0 || put_ll(b, r->seq) < 0 ||
-        PUT_LITERAL(b, ",\"thread\":") < 0 || put_value(b, r->thread) < 0)
-        return -1;
-    if (PUT_LITERAL(b, ",\"thread_id\":") < 0 || put_ull(b, r->thread_id) < 0)
+    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, r->event) < 0 ||
+        PUT_LITERAL(b, ",\"ts\":") < 0 || put_int(b, ts) < 0 ||
+        PUT_LITERAL(b, ",\"seq\":") < 0 || put_int(b, r->seq) < 0 ||
+        PUT_LITERAL(b, ",\"thread\":") < 0 || put_value(b, r->thread) < 0 ||
+        PUT_LITERAL(b, ",\"thread_id\":") < 0 || put_uint(b, r->thread_id, 0) < 0)
         return -1;
     if (r->obj != Py_None && (PUT_LITERAL(b, ",\"obj\":") < 0 || put_value(b, r->obj) < 0))
         return -1;
