@@ -8,17 +8,13 @@ one.
 Invariants:
 * ``seq`` comes from one counter, taken inside the traced primitive's own
   critical section, so for one object ``seq`` order is the true order.
-* No lock on the hot path.  ``next(counter)`` and ``list.append`` are each
-  atomic under the GIL, but a thread may be switched out between taking its
-  ``seq`` and appending the event, so events can reach ``_pending`` out of
-  order.  ``drain`` therefore sorts and hands out only the unbroken run of
-  ``seq`` from the last one written; a later ``seq`` waits (``_held``) until
-  the gap is filled.  A gap that stays open past ``GAP_PATIENCE_S`` (an
-  exception struck between the two steps) is skipped, so it never holds the
-  trace back for good.
-* ``ts`` is read right after ``seq``; the same switch can make it lag a later
-  event's, so ``drain`` writes ``max(ts, previous ts)``: a trace's ``ts``
-  never decreases along ``seq``.
+* ``seq`` is taken, the clock read and the event queued under ``_lock``, a
+  raw lock held for those three steps only (a leaf: nothing is acquired
+  under it).  ``next(counter)`` and ``list.append`` are each atomic under the
+  GIL, but a thread can be switched out between them; without the lock a
+  starved thread's event would reach the writer after later ones, and no
+  hold-back can tell a late event from a lost one.  The native sink needs no
+  lock: one C call that never lets go of the GIL does the three steps.
 * ``_pending`` is only ever appended to by the program's threads and cut from
   the front by the writer (``del p[:n]`` after reading ``n`` items), both
   atomic under the GIL, so no event is lost between them.
@@ -41,8 +37,6 @@ import orjson
 #: (seq, ts, event, thread, thread_id, obj, site, fields).
 Captured = tuple[int, int, str, str, int, Any, Any, dict[str, Any] | None]
 
-#: How long an unfilled gap in ``seq`` may hold later events back.
-GAP_PATIENCE_S = 1.0
 #: How long an emit waits for room before counting its event as dropped.
 ROOM_PATIENCE_S = 5.0
 
@@ -67,10 +61,9 @@ class Sink:
 
     def __init__(self, first_seq: int = 0, max_pending: int = 1 << 18) -> None:
         self._counter = itertools.count(first_seq)
-        self._next_out = first_seq  # the seq drain hands out next
         self._pending: list[Captured] = []
-        self._held: list[Captured] = []  # drained but waiting behind a gap
-        self._gap_since: float | None = None
+        # Reentrant: a signal handler may record in the middle of an emit.
+        self._lock = _thread.RLock()
         self._last_ts = 0
         self._max_pending = max_pending
         self._open = True
@@ -95,8 +88,12 @@ class Sink:
             return -1
         ident = _get_ident()
         thread: Any = _active.get(ident) or _current_thread()
-        seq = next(self._counter)
-        pending.append((seq, _monotonic_ns(), event, thread._name, ident, obj, site, fields))
+        name = thread._name
+        with self._lock:
+            if not self._open:  # closed while this thread looked for room
+                return -1
+            seq = next(self._counter)
+            pending.append((seq, _monotonic_ns(), event, name, ident, obj, site, fields))
         return seq
 
     def emit_as(
@@ -142,8 +139,11 @@ class Sink:
         if len(self._pending) >= self._max_pending and not self._wait_for_room():
             self.dropped += 1
             return -1
-        seq = next(self._counter)
-        self._pending.append((seq, _monotonic_ns(), event, thread, ident, obj, site, fields))
+        with self._lock:
+            if not self._open:
+                return -1
+            seq = next(self._counter)
+            self._pending.append((seq, _monotonic_ns(), event, thread, ident, obj, site, fields))
         return seq
 
     def _wait_for_room(self) -> bool:
@@ -173,53 +173,32 @@ class Sink:
 
     def close(self) -> int:
         """Accept no more events; return the seq the next event would have had."""
-        self._open = False
-        seq = next(self._counter)
-        return seq
+        with self._lock:  # no emit is half-way: every event before is in
+            self._open = False
+            return next(self._counter)
 
     def drain(self, limit: int, site_name: Callable[[Any], str], final: bool = False) -> bytes:
         """Encode up to ``limit`` events, in ``seq`` order, as JSON lines.
 
-        ``final`` (after ``close``) hands out everything, gaps and all.
+        ``final`` is for the native twin's signature: here every drain is
+        already whole.
         """
-        pending = self._pending
-        n = min(len(pending), limit)
-        batch = pending[:n]
-        del pending[:n]
-        if self._held:
-            batch += self._held
-            self._held = []
+        with self._lock:
+            pending = self._pending
+            n = min(len(pending), limit)
+            batch = pending[:n]
+            # A signal handler that records inside an emit queues its later
+            # seq first; both are in before the lock is let go, and the cut
+            # takes the earlier one along.
+            top = max((record[0] for record in batch), default=-1)
+            while n < len(pending) and pending[n][0] < top:
+                batch.append(pending[n])
+                n += 1
+            del pending[:n]
         if not batch:
             return b""
         batch.sort(key=_seq_of)
-        ready = batch
-        if not final:
-            expected = self._next_out
-            cut = 0
-            for record in batch:
-                if record[0] != expected:
-                    break
-                expected += 1
-                cut += 1
-            if cut < len(batch):
-                now = time.monotonic()
-                if (
-                    cut == 0
-                    and self._gap_since is not None
-                    and (now - self._gap_since > GAP_PATIENCE_S)
-                ):
-                    cut = len(batch)  # the missing seq will never come
-                    self._gap_since = None
-                else:
-                    if cut > 0 or self._gap_since is None:
-                        self._gap_since = now
-                    self._held = batch[cut:]
-            else:
-                self._gap_since = None
-            ready = batch[:cut]
-        if ready:
-            self._next_out = ready[-1][0] + 1
-        return self._encode(ready, site_name)
+        return self._encode(batch, site_name)
 
     def _encode(self, batch: list[Captured], site_name: Callable[[Any], str]) -> bytes:
         # structlog's JSONRenderer lays out trace.start and trace.end; event
