@@ -5,14 +5,18 @@ from __future__ import annotations
 import polars as pl
 
 from analyze.columns import NS_PER_S, RUN
+from analyze.findings.hang import WAITS
 from analyze.frames import lines_of, run_bounds
 from synctrace import schema
 
 
 def threads(events: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per thread name (across runs): thread, waits, blocked_s."""
-    begins = lines_of(events, schema.BLOCKING).select(RUN, "seq", "ts", "thread")
-    ends = lines_of(events, schema.BLOCKING.values()).select(
+    """One row per thread name (across runs): thread, waits, blocked_s.
+
+    Sleeps are not counted: a sleeping thread waits for nobody.
+    """
+    begins = lines_of(events, WAITS).select(RUN, "seq", "ts", "thread")
+    ends = lines_of(events, WAITS.values()).select(
         RUN, pl.col("begin_seq").alias("seq"), pl.col("ts").alias("end_ts")
     )
     # A wait with no end was still blocked when the trace ended: it counts

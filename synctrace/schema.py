@@ -75,6 +75,12 @@ QUEUE_GET_END: Final = "queue.get.end"
 QUEUE_TASK_DONE: Final = "queue.task_done"
 QUEUE_JOIN_BEGIN: Final = "queue.join.begin"
 QUEUE_JOIN_END: Final = "queue.join.end"
+# empty(), qsize() and full(): what the queue answered, and its real depth
+# at that instant.  The answer is true only until another thread's put or
+# get; these lines let the analyzer see a thread act on a stale one.
+QUEUE_EMPTY: Final = "queue.empty"
+QUEUE_QSIZE: Final = "queue.qsize"
+QUEUE_FULL: Final = "queue.full"
 
 LIST_APPEND: Final = "list.append"
 LIST_INSERT: Final = "list.insert"
@@ -83,6 +89,12 @@ LIST_POP: Final = "list.pop"
 LIST_REMOVE: Final = "list.remove"
 LIST_DEL: Final = "list.del"
 LIST_CLEAR: Final = "list.clear"
+
+# time.sleep() called from the program's code: a blocking pair on no object.
+# A sleeping thread is alive and waits for nobody, which is what tells a
+# slow program from a hung one.
+SLEEP_BEGIN: Final = "sleep.begin"
+SLEEP_END: Final = "sleep.end"
 
 # --- what the analyzer needs to know about each event -------------------------
 
@@ -106,6 +118,7 @@ BLOCKING: Final = {
     QUEUE_PUT_BEGIN: QUEUE_PUT_END,
     QUEUE_GET_BEGIN: QUEUE_GET_END,
     QUEUE_JOIN_BEGIN: QUEUE_JOIN_END,
+    SLEEP_BEGIN: SLEEP_END,
 }
 
 # --- fields -------------------------------------------------------------------
@@ -132,7 +145,7 @@ FIELD_TYPES: Final[dict[str, type]] = {
     "flag": bool,  # an Event's flag when the operation began
     "timeout": float,  # seconds; None for no timeout
     "begin_seq": int,  # on an ``.end`` line: the seq of its ``.begin`` line
-    "result": bool,  # what the call returned
+    "result": bool,  # what the call returned (empty()/full(): their answer)
     "timed_out": bool,
     "woken_by": int,  # seq of the set()/notify() that released the waiter
     # containers
@@ -150,6 +163,9 @@ FIELD_TYPES: Final[dict[str, type]] = {
     "count": int,  # a semaphore's counter after the operation
     "parties": int,  # a barrier's number of parties
     "maxsize": int,  # a queue's bound, 0 for none
+    "size": int,  # queue.qsize: the size it returned
+    # sleeps
+    "seconds": float,  # sleep.begin: the seconds asked for
 }
 
 #: Fields each event carries beyond the common (and, for operations, the
@@ -185,6 +201,11 @@ EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     QUEUE_TASK_DONE: ("error",),
     QUEUE_JOIN_BEGIN: (),
     QUEUE_JOIN_END: ("begin_seq", "error"),
+    QUEUE_EMPTY: ("result", "depth"),
+    QUEUE_QSIZE: ("size", "depth"),
+    QUEUE_FULL: ("result", "depth"),
+    SLEEP_BEGIN: ("seconds", "site"),
+    SLEEP_END: ("begin_seq", "site"),
     **{
         name: ("item", "index", "depth", "value", "error")
         for name in CONTAINER_ADDS | CONTAINER_TAKES | CONTAINER_DISCARDS
@@ -192,7 +213,14 @@ EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 #: Events that are operations on an object (they carry ``obj`` and ``site``).
-OPERATIONS: Final = frozenset(EVENT_FIELDS) - {THREAD_START, THREAD_END, THREAD_EXCEPTION}
+#: A sleep has a site but no object.
+OPERATIONS: Final = frozenset(EVENT_FIELDS) - {
+    THREAD_START,
+    THREAD_END,
+    THREAD_EXCEPTION,
+    SLEEP_BEGIN,
+    SLEEP_END,
+}
 
 #: Where a failed take's ``error`` names the container being empty (as
 #: opposed to, say, a TypeError from a bad index): list pops and queue gets.

@@ -25,16 +25,18 @@ _CALLS: Final[dict[str, tuple[str, str, str]]] = {
     schema.QUEUE_GET_BEGIN: ("get()", "from", "queue"),
     schema.QUEUE_JOIN_BEGIN: ("join()", "of", "queue"),
 }
+#: Blocking calls that wait for another thread: all but sleeps.
+WAITS: Final = {b: e for b, e in schema.BLOCKING.items() if b != schema.SLEEP_BEGIN}
 # Every blocking operation of the format must have words here.
-assert set(_CALLS) == set(schema.BLOCKING), "hang._CALLS is out of step with schema.BLOCKING"
+assert set(_CALLS) == set(WAITS), "hang._CALLS is out of step with schema.BLOCKING"
 
 
-def unended(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Every blocking begin line that no matching end line answers."""
-    begins = lines_of(events, schema.BLOCKING).with_columns(
+def unended(events: pl.LazyFrame, calls: dict[str, str] = WAITS) -> pl.LazyFrame:
+    """Every begin line of ``calls`` (waits, by default) that no matching end line answers."""
+    begins = lines_of(events, calls).with_columns(
         pl.col("event").replace_strict(schema.BLOCKING, return_dtype=pl.String).alias("end")
     )
-    ends = lines_of(events, schema.BLOCKING.values()).select(
+    ends = lines_of(events, calls.values()).select(
         RUN, pl.col("begin_seq").alias("seq"), pl.col("event").alias("end")
     )
     return begins.join(ends, on=[RUN, "seq", "end"], how="anti")
