@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analyze import load
+from analyze.causes import cause_key, causes
 from analyze.columns import FINDING_SCHEMA, NS_PER_S, RUN, SEVERITIES
 from analyze.containers import containers
 from analyze.findings import DETECTORS, KINDS
@@ -46,9 +47,12 @@ class Report:
     trace: TraceInfo
     #: Findings per kind, every known kind present (0 when none).
     counts: dict[str, int]
-    #: FINDING_SCHEMA columns plus ``file`` and ``ts_s`` (seconds since the
-    #: file's trace.start), sorted by run, ts, seq.
+    #: FINDING_SCHEMA columns plus ``file``, ``ts_s`` (seconds since the
+    #: file's trace.start) and ``cause`` (its row in ``causes``), sorted by
+    #: run, ts, seq.
     findings: pl.DataFrame
+    #: causes.causes() of the findings: worst first, ``cause`` numbering them.
+    causes: pl.DataFrame
     #: containers.containers() collected.
     containers: pl.DataFrame
     #: threads.threads() collected.
@@ -90,15 +94,20 @@ def build_report(trace: Trace) -> Report:
     runs = trace.events.group_by(RUN).agg(
         lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
     )
+    found_plan = findings(trace)
+    grouped = causes(found_plan)
     plans = [
         load.problems(trace),
         runs,
-        findings(trace),
+        found_plan.with_columns(cause_key())
+        .join(grouped.select("key", "cause"), on="key", how="left", maintain_order="left")
+        .drop("key"),
+        grouped.drop("key"),
         containers(trace.events),
         threads(trace.events),
     ]
     try:
-        bad, per_run, found, boxes, people = pl.collect_all(plans)
+        bad, per_run, found, told, boxes, people = pl.collect_all(plans)
     except pl.exceptions.PolarsError as exc:
         load.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except OSError as exc:
@@ -120,7 +129,14 @@ def build_report(trace: Trace) -> Report:
         details=[f.end.get("detail") if f.end else None for f in trace.files],
         exit_codes=[f.end.get("exit_code") if f.end else None for f in trace.files],
     )
-    return Report(trace=info, counts=counts, findings=found, containers=boxes, threads=people)
+    return Report(
+        trace=info,
+        counts=counts,
+        findings=found,
+        causes=told,
+        containers=boxes,
+        threads=people,
+    )
 
 
 def _count_warnings(trace: Trace, per_run: pl.DataFrame) -> list[str]:

@@ -7,10 +7,26 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
+from analyze.findings._explain import Explanation
 from analyze.frames import duration, finding, lines_of, run_bounds, run_endings
 from synctrace import schema
 
 KIND: Final = "hang"
+
+EXPLAIN: Final = {
+    "error": Explanation(
+        what=(
+            "{threads} blocked at {site} on {obj} in a call no live thread could still end:"
+            " every thread that could wake it had ended or was blocked itself, so only"
+            " killing the process ends the run."
+        ),
+        fix=(
+            "Find the wake-up that never came (a lost signal, a producer that ended first,"
+            " a notify before the wait): wait for a predicate in a while loop, and tell"
+            " consumers when the work ends (a sentinel, or a timeout that re-checks)."
+        ),
+    ),
+}
 
 #: How each blocking call reads in a message: the call, its preposition and
 #: the kind of object, as in "get() from queue q" or "join() of Thread-2".

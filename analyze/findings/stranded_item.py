@@ -13,10 +13,26 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
+from analyze.findings._explain import Explanation
 from analyze.frames import duration, finding, item_lines, lines_of, run_bounds
 from synctrace import schema
 
 KIND: Final = "stranded-item"
+
+EXPLAIN: Final = {
+    "warning": Explanation(
+        what=(
+            "Items added to {obj} at {site} ({threads}) were never taken ({count} of them),"
+            " and no thread that takes from {obj} could still run: the work they carried"
+            " is lost."
+        ),
+        fix=(
+            "Keep consumers running until the producers are done: send one sentinel (None)"
+            " per consumer, or use queue.join(), and wake consumers with a signal that"
+            " cannot be lost."
+        ),
+    ),
+}
 
 
 def stranded(events: pl.LazyFrame) -> pl.LazyFrame:
