@@ -2,7 +2,8 @@
 
 Everything up to :func:`build_report` is a lazy plan; here it is collected
 once with ``pl.collect_all`` so that polars reads each file once and shares
-the work the detectors have in common (the unheard-set analysis, say).
+the work the detectors have in common (the unheard-set analysis, say).  The
+causes are then grouped from the collected findings.
 """
 
 from __future__ import annotations
@@ -94,26 +95,34 @@ def build_report(trace: Trace) -> Report:
     runs = trace.events.group_by(RUN).agg(
         lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
     )
-    found_plan = findings(trace)
-    grouped = causes(found_plan)
     plans = [
         load.problems(trace),
         runs,
-        found_plan.with_columns(cause_key())
-        .join(grouped.select("key", "cause"), on="key", how="left", maintain_order="left")
-        .drop("key"),
-        grouped.drop("key"),
+        findings(trace),
         containers(trace.events),
         threads(trace.events),
     ]
     try:
-        bad, per_run, found, told, boxes, people = pl.collect_all(plans)
+        bad, per_run, found, boxes, people = pl.collect_all(plans)
     except pl.exceptions.PolarsError as exc:
         load.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except OSError as exc:
         raise TraceError(f"cannot read the trace: {exc}") from None
     if bad.height:
         load.diagnose(trace)
+    # Causes are grouped from the collected findings, a frame of a few rows:
+    # planning them together with the detectors would have polars optimise
+    # the detectors' whole plan once more for each use of it.
+    grouped = causes(found.lazy())
+    found, told = pl.collect_all(
+        [
+            found.lazy()
+            .with_columns(cause_key())
+            .join(grouped.select("key", "cause"), on="key", how="left", maintain_order="left")
+            .drop("key"),
+            grouped.drop("key"),
+        ]
+    )
 
     counts = dict.fromkeys(KINDS, 0)
     for kind, n in found.group_by("kind").len().iter_rows():

@@ -17,8 +17,8 @@ import polars as pl
 
 from analyze.columns import RUN
 from analyze.findings._explain import Explanation
-from analyze.findings.hang import unended
 from analyze.frames import finding, lines_of
+from analyze.waits import unended
 from synctrace import schema
 
 KIND: Final = "deadlock"

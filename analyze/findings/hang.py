@@ -8,7 +8,8 @@ import polars as pl
 
 from analyze.columns import RUN
 from analyze.findings._explain import Explanation
-from analyze.frames import duration, finding, lines_of, run_bounds, run_endings
+from analyze.frames import duration, finding, run_bounds, run_endings
+from analyze.waits import WAITS, unended
 from synctrace import schema
 
 KIND: Final = "hang"
@@ -41,21 +42,8 @@ _CALLS: Final[dict[str, tuple[str, str, str]]] = {
     schema.QUEUE_GET_BEGIN: ("get()", "from", "queue"),
     schema.QUEUE_JOIN_BEGIN: ("join()", "of", "queue"),
 }
-#: Blocking calls that wait for another thread: all but sleeps.
-WAITS: Final = {b: e for b, e in schema.BLOCKING.items() if b != schema.SLEEP_BEGIN}
-# Every blocking operation of the format must have words here.
+# Every wait of the format must have words here.
 assert set(_CALLS) == set(WAITS), "hang._CALLS is out of step with schema.BLOCKING"
-
-
-def unended(events: pl.LazyFrame, calls: dict[str, str] = WAITS) -> pl.LazyFrame:
-    """Every begin line of ``calls`` (waits, by default) that no matching end line answers."""
-    begins = lines_of(events, calls).with_columns(
-        pl.col("event").replace_strict(schema.BLOCKING, return_dtype=pl.String).alias("end")
-    )
-    ends = lines_of(events, calls.values()).select(
-        RUN, pl.col("begin_seq").alias("seq"), pl.col("event").alias("end")
-    )
-    return begins.join(ends, on=[RUN, "seq", "end"], how="anti")
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:
