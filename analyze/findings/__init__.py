@@ -17,6 +17,7 @@ from typing import Final
 import polars as pl
 
 from analyze.findings import (
+    blocked_at_end,
     cleared_wait,
     deadlock,
     failed_take,
@@ -48,6 +49,7 @@ DETECTORS: Final[tuple[Detector, ...]] = (
     Detector(failed_take.KIND, failed_take.detect, failed_take.EXPLAIN),
     Detector(thread_exception.KIND, thread_exception.detect, thread_exception.EXPLAIN),
     Detector(unheard_notify.KIND, unheard_notify.detect, unheard_notify.EXPLAIN),
+    Detector(blocked_at_end.KIND, blocked_at_end.detect, blocked_at_end.EXPLAIN),
 )
 
 #: Every kind a report counts (as 0 when none was found), in the order

@@ -20,6 +20,7 @@ CONTAINER_HEADER = (
     "added",
     "taken",
     "stranded",
+    "left",
     "failed",
     "order",
     "min",
@@ -92,6 +93,7 @@ def container_rows(report: Report) -> list[tuple[str, ...]]:
             number(row["added"]),
             number(row["taken"]),
             number(row["stranded"]),
+            number(row["left"]),
             number(row["failed_takes"]),
             number(row["order"]),
             # 0.1 ms is as fine as a person reads residency; JSON has it all.

@@ -68,6 +68,8 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "taken": c["taken"],
                 "discarded": c["discarded"],
                 "stranded": c["stranded"],
+                # Still there at the end, but a consumer could still take them.
+                "left": c["left"],
                 "failed_takes": c["failed_takes"],
                 "order": c["order"],
                 "residency_ms": {

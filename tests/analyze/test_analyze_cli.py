@@ -69,6 +69,7 @@ def test_json_contract(trace: Path) -> None:
         "failed-take": 0,
         "thread-exception": 0,
         "unheard-notify": 0,
+        "blocked-at-end": 0,
     }
     assert data["findings"][0] == {
         "kind": "lost-signal",
@@ -105,6 +106,7 @@ def test_json_contract(trace: Path) -> None:
         "taken": 0,
         "discarded": 0,
         "stranded": 1,
+        "left": 0,
         "failed_takes": 0,
         "order": None,
         "residency_ms": {"min": None, "p50": None, "p95": None, "max": None},
@@ -124,7 +126,8 @@ started 2026-11-26 03:40:00 UTC · 0.005 s recorded · 6 events · complete
 
 3 findings: 1 error, 1 warning, 1 info
 lost-signal 1, unwaited-signal 1, cleared-wait 0, stranded-item 1, hang 0,
-  deadlock 0, failed-take 0, thread-exception 0, unheard-notify 0
+  deadlock 0, failed-take 0, thread-exception 0, unheard-notify 0,
+  blocked-at-end 0
 
 3 causes, worst first
 
@@ -168,8 +171,8 @@ Findings by cause (the first 3 of each; --all lists all)
     wait() or is_set() had looked at it
 
 Containers (residency of taken items in ms: min, p50, p95, max)
-  container  added  taken  stranded  failed  order  min  p50  p95  max
-  jobs           1      0         1       0      -    -    -    -    -
+  container  added  taken  stranded  left  failed  order  min  p50  p95  max
+  jobs           1      0         1     0       0      -    -    -    -    -
 
 Threads
   thread    waits  blocked s
