@@ -42,7 +42,13 @@ def main() -> None:
     show_default=True,
     help="Exit with status 1 when any finding is at least this severe.",
 )
-def report(files: tuple[str, ...], fmt: str, fail_on: str) -> None:
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="List every finding of each cause, not only the first few (JSON always does).",
+)
+def report(files: tuple[str, ...], fmt: str, fail_on: str, show_all: bool) -> None:
     """Analyze trace FILES (each one run) and print a report.
 
     A file may be JSON lines, compressed (.jsonl.gz, .jsonl.zst) or Parquet
@@ -62,7 +68,7 @@ def report(files: tuple[str, ...], fmt: str, fail_on: str) -> None:
         result = build_report(load_traces(files))
     except TraceError as exc:
         raise UnusableTrace(str(exc)) from None
-    click.echo(render(result, fmt), nl=False)
+    click.echo(render(result, fmt, show_all=show_all), nl=False)
     if result.fails(fail_on):
         raise SystemExit(1)
 

@@ -38,7 +38,7 @@ FIELD_SCHEMA: Final = pl.Schema(
 )
 
 #: The fields the detectors and tables read, and the dtype each is held in
-#: once read: every other field (timeout, parent, count, ...) is never
+#: once read: every other field (parent, parties, maxsize) is never
 #: parsed into memory.  Numbers are narrowed where the format allows
 #: (``seq`` fits Int32 up to 2**31 lines; ``ts`` and ``thread_id`` need 64
 #: bits), which halves the bytes joins and sorts move.  A detector that
@@ -65,6 +65,16 @@ ANALYZED: Final = pl.Schema(
         "error": pl.String(),
         "exc_type": pl.String(),
         "exc_msg": pl.String(),
+        # liveness (who could still wake whom), sleeps, contention and the
+        # queue checks read these
+        "daemon": pl.Boolean(),
+        "timeout": pl.Float64(),
+        "seconds": pl.Float64(),
+        "count": pl.Int32(),
+        "all": pl.Boolean(),
+        "woken": pl.Int32(),
+        "size": pl.Int32(),
+        "index": pl.Int32(),
         "reason": pl.String(),
         "detail": pl.String(),
         "exit_code": pl.Int64(),

@@ -10,8 +10,9 @@ from __future__ import annotations
 import polars as pl
 
 from analyze.columns import NS_PER_MS, RUN
-from analyze.findings.stranded_item import stranded
+from analyze.findings.stranded_item import buffers, stranded
 from analyze.frames import item_lines, lines_of
+from analyze.liveness import served
 from synctrace import schema
 
 _KEY = [RUN, "obj"]
@@ -20,8 +21,13 @@ _TAKES = sorted(schema.CONTAINER_TAKES)
 
 
 def containers(events: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per container name: obj, added, taken, discarded, stranded, failed_takes,
-    order, and residency_{min,p50,p95,max}_ms over taken items."""
+    """One row per container name: obj, added, taken, discarded, stranded, left,
+    failed_takes, order, and residency_{min,p50,p95,max}_ms over taken items.
+
+    Of the items still in a container at the end, ``left`` counts those of a
+    buffer that a thread able to go had taken from (``liveness.served``:
+    they may yet be taken) and ``stranded`` the others.
+    """
     lines = lines_of(
         events, schema.CONTAINER_ADDS | schema.CONTAINER_TAKES | schema.CONTAINER_DISCARDS
     )
@@ -33,18 +39,29 @@ def containers(events: pl.LazyFrame) -> pl.LazyFrame:
         discarded=(pl.col("event").is_in(sorted(schema.CONTAINER_DISCARDS)) & has_item).sum(),
         failed_takes=(is_take & pl.col("error").is_not_null()).sum(),
     )
-    left_behind = stranded(events).group_by("obj").agg(pl.len().alias("stranded"))
+    remaining = stranded(events).join(
+        buffers(events)
+        .join(served(events), on=[RUN, "obj"], how="semi")
+        .with_columns(pl.lit(True).alias("waiting")),
+        on=[RUN, "obj"],
+        how="left",
+    )
+    left_behind = remaining.group_by("obj").agg(
+        (~pl.col("waiting").fill_null(False)).sum().alias("stranded"),
+        pl.col("waiting").fill_null(False).sum().alias("left"),
+    )
     return (
         traffic.join(left_behind, on="obj", how="left")
         .join(_order(events), on="obj", how="left")
         .join(_residency(_items(events)), on="obj", how="left")
-        .with_columns(pl.col("stranded").fill_null(0).cast(pl.UInt32))
+        .with_columns(pl.col("stranded", "left").fill_null(0).cast(pl.UInt32))
         .select(
             "obj",
             "added",
             "taken",
             "discarded",
             "stranded",
+            "left",
             "failed_takes",
             "order",
             "residency_min_ms",

@@ -2,7 +2,8 @@
 
 Everything up to :func:`build_report` is a lazy plan; here it is collected
 once with ``pl.collect_all`` so that polars reads each file once and shares
-the work the detectors have in common (the unheard-set analysis, say).
+the work the detectors have in common (the unheard-set analysis, say).  The
+causes are then grouped from the collected findings.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analyze import load
+from analyze.causes import cause_key, causes
 from analyze.columns import FINDING_SCHEMA, NS_PER_S, RUN, SEVERITIES
 from analyze.containers import containers
 from analyze.findings import DETECTORS, KINDS
@@ -46,9 +48,12 @@ class Report:
     trace: TraceInfo
     #: Findings per kind, every known kind present (0 when none).
     counts: dict[str, int]
-    #: FINDING_SCHEMA columns plus ``file`` and ``ts_s`` (seconds since the
-    #: file's trace.start), sorted by run, ts, seq.
+    #: FINDING_SCHEMA columns plus ``file``, ``ts_s`` (seconds since the
+    #: file's trace.start) and ``cause`` (its row in ``causes``), sorted by
+    #: run, ts, seq.
     findings: pl.DataFrame
+    #: causes.causes() of the findings: worst first, ``cause`` numbering them.
+    causes: pl.DataFrame
     #: containers.containers() collected.
     containers: pl.DataFrame
     #: threads.threads() collected.
@@ -114,6 +119,19 @@ def build_report(trace: Trace) -> Report:
         raise TraceError(f"cannot read the trace: {exc}") from None
     if bad.height:
         load.diagnose(trace)
+    # Causes are grouped from the collected findings, a frame of a few rows:
+    # planning them together with the detectors would have polars optimise
+    # the detectors' whole plan once more for each use of it.
+    grouped = causes(found.lazy())
+    found, told = pl.collect_all(
+        [
+            found.lazy()
+            .with_columns(cause_key())
+            .join(grouped.select("key", "cause"), on="key", how="left", maintain_order="left")
+            .drop("key"),
+            grouped.drop("key"),
+        ]
+    )
 
     counts = dict.fromkeys(KINDS, 0)
     for kind, n in found.group_by("kind").len().iter_rows():
@@ -129,7 +147,14 @@ def build_report(trace: Trace) -> Report:
         details=[f.end.get("detail") if f.end else None for f in trace.files],
         exit_codes=[f.end.get("exit_code") if f.end else None for f in trace.files],
     )
-    return Report(trace=info, counts=counts, findings=found, containers=boxes, threads=people)
+    return Report(
+        trace=info,
+        counts=counts,
+        findings=found,
+        causes=told,
+        containers=boxes,
+        threads=people,
+    )
 
 
 def _count_warnings(trace: Trace, per_run: pl.DataFrame) -> list[str]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from analyze.columns import NS_PER_S, RUN
-from analyze.findings.hang import WAITS
 from analyze.frames import lines_of, run_bounds
+from analyze.waits import WAITS
 from synctrace import schema
 
 

@@ -7,11 +7,35 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
+from analyze.findings._explain import Explanation
 from analyze.findings._signals import unheard_sets
 from analyze.frames import duration, lines_of, run_bounds, seconds
 from synctrace import schema
 
 KIND: Final = "cleared-wait"
+
+EXPLAIN: Final = {
+    "info": Explanation(
+        what=(
+            "{threads} waited on {obj} at {site} with the flag clear, {times}, and each time"
+            " the next set() woke it: an Event used as intended."
+        ),
+        fix="Nothing to fix.",
+    ),
+    "warning": Explanation(
+        what=(
+            "{threads} waited on {obj} at {site} with the flag clear, {times}, and at least"
+            " one of these waits had missed a set() cleared before it looked, or was never"
+            " woken: a thread not inside wait() at the instant of set() depends on the flag"
+            " staying up."
+        ),
+        fix=(
+            "Wait for the state, not for the moment: test a predicate under a Condition"
+            " (`while not ready: cond.wait()`), or take work from a queue.Queue, so a"
+            " signal sent before the wait still counts."
+        ),
+    ),
+}
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:

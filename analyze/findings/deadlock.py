@@ -16,11 +16,25 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
-from analyze.findings.hang import unended
+from analyze.findings._explain import Explanation
 from analyze.frames import finding, lines_of
+from analyze.waits import unended
 from synctrace import schema
 
 KIND: Final = "deadlock"
+
+EXPLAIN: Final = {
+    "error": Explanation(
+        what=(
+            "{threads} blocked in a cycle, each waiting for a lock another holds (or to join"
+            " another), completed at {site} on {obj}: none of them can ever go on."
+        ),
+        fix=(
+            "Take locks in one global order everywhere (or hold one at a time), and never"
+            " join a thread while holding a lock it needs."
+        ),
+    ),
+}
 
 #: The longest cycle found, in threads.  Following a wait is a lazy join, so
 #: the walk has a fixed number of steps (each a join of a frame with a row a

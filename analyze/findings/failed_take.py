@@ -7,10 +7,31 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
+from analyze.findings._explain import Explanation
 from analyze.frames import finding, lines_of, run_endings
 from synctrace import schema
 
 KIND: Final = "failed-take"
+
+EXPLAIN: Final = {
+    "error": Explanation(
+        what=(
+            "A take from {obj} at {site} ({threads}) raised, {times}, and the exception ended"
+            " the thread or the run: the code took an item it assumed was there."
+        ),
+        fix=(
+            "Block in queue.Queue.get(), or call get(timeout=...) in a loop that handles"
+            " queue.Empty, or test and take under one lock."
+        ),
+    ),
+    "info": Explanation(
+        what=(
+            "A take from {obj} at {site} ({threads}) raised, {times}, and the program handled"
+            " the exception (polling with get(timeout=...), say)."
+        ),
+        fix="Nothing to fix.",
+    ),
+}
 
 _CALLS: Final[dict[str, str]] = {
     schema.LIST_POP: "pop()",

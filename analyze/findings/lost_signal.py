@@ -6,10 +6,26 @@ from typing import Final
 
 import polars as pl
 
+from analyze.findings._explain import Explanation
 from analyze.findings._signals import unheard_sets
 from analyze.frames import duration, finding
 
 KIND: Final = "lost-signal"
+
+EXPLAIN: Final = {
+    "error": Explanation(
+        what=(
+            "set() on {obj} at {site} ({threads}) reached no waiter and the flag was cleared"
+            " before any wait() or is_set() looked, {times}: set() followed by clear() wakes"
+            " only threads already inside wait(), so a thread that arrives a moment later"
+            " sleeps through the signal."
+        ),
+        fix=(
+            "Let the consumer clear the flag after it wakes, or hand items over with"
+            " queue.Queue, or use a Condition with a while-loop predicate."
+        ),
+    ),
+}
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:

@@ -1,9 +1,12 @@
-"""Stranded items: put into a buffer and still there when the trace ended.
+"""Stranded items: put into a buffer, still there at the end, and nobody left to take them.
 
 Only containers used as buffers count: a queue (a buffer by nature), or a
 list something was taken from.  A list that was only ever added to, such as
 the ``results`` a program's workers fill and its main thread reads at the
-end, is a collection, and its items are where they belong.
+end, is a collection, and its items are where they belong.  Items of a
+buffer that a thread able to go (``liveness.served``) has taken from are
+only *left at the end* (a column of the container table): a run cut in the
+middle leaves work in its queues that its consumers were about to take.
 """
 
 from __future__ import annotations
@@ -13,10 +16,27 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
+from analyze.findings._explain import Explanation
 from analyze.frames import duration, finding, item_lines, lines_of, run_bounds
+from analyze.liveness import served
 from synctrace import schema
 
 KIND: Final = "stranded-item"
+
+EXPLAIN: Final = {
+    "warning": Explanation(
+        what=(
+            "Items added to {obj} at {site} ({threads}) were never taken ({count} of them),"
+            " and no thread that takes from {obj} could still run: the work they carried"
+            " is lost."
+        ),
+        fix=(
+            "Keep consumers running until the producers are done: send one sentinel (None)"
+            " per consumer, or use queue.join(), and wake consumers with a signal that"
+            " cannot be lost."
+        ),
+    ),
+}
 
 
 def stranded(events: pl.LazyFrame) -> pl.LazyFrame:
@@ -35,7 +55,11 @@ def buffers(events: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:
-    """An item nobody took: work produced and never consumed, or a consumer that gave up."""
+    """An item nobody took or could still take: work produced and never consumed.
+
+    Exactly the add lines of ``stranded`` items of ``buffers`` that are not
+    ``liveness.served``, all warnings.
+    """
     message = pl.format(
         "item {} ({}) was added and never taken: it had been there {} when the trace ended",
         pl.col("item"),
@@ -45,6 +69,7 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     return (
         stranded(events)
         .join(buffers(events), on=[RUN, "obj"], how="semi")
+        .join(served(events), on=[RUN, "obj"], how="anti")
         .join(run_bounds(events), on=RUN, how="left")
         .sort(RUN, "seq")
         .select(finding(KIND, "warning", message))

@@ -7,10 +7,25 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
+from analyze.findings._explain import Explanation
 from analyze.frames import finding, lines_of
 from synctrace import schema
 
 KIND: Final = "thread-exception"
+
+EXPLAIN: Final = {
+    "error": Explanation(
+        what=(
+            "{threads} ended by an uncaught exception raised at {site}: its work stopped"
+            " there, and threads waiting for it may wait forever."
+        ),
+        fix=(
+            "Catch and report exceptions in the thread's run() (or use concurrent.futures,"
+            " whose result() re-raises them), and let the threads that wait for it stop"
+            " when it dies."
+        ),
+    ),
+}
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:

@@ -7,11 +7,33 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
-from analyze.findings.hang import unended
+from analyze.findings._explain import Explanation
 from analyze.frames import finding, lines_of
+from analyze.waits import unended
 from synctrace import schema
 
 KIND: Final = "unheard-notify"
+
+EXPLAIN: Final = {
+    "info": Explanation(
+        what=(
+            "notify() on {obj} at {site} ({threads}) found no thread waiting: harmless when"
+            " waiters test their condition before they wait."
+        ),
+        fix="Nothing to fix if every wait() sits inside `while not <condition>:`.",
+    ),
+    "warning": Explanation(
+        what=(
+            "notify() on {obj} at {site} ({threads}) found no thread waiting, and later a"
+            " thread waited on {obj} and never returned: a wait() not guarded by a test of"
+            " its condition misses the notifies sent before it."
+        ),
+        fix=(
+            "Guard each wait() with `while not <condition>: cond.wait()`, or use"
+            " cond.wait_for(predicate)."
+        ),
+    ),
+}
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:

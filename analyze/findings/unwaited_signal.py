@@ -6,11 +6,23 @@ from typing import Final
 
 import polars as pl
 
+from analyze.findings._explain import Explanation
 from analyze.findings._signals import unheard_sets
 from analyze.frames import duration, finding
 from synctrace import schema
 
 KIND: Final = "unwaited-signal"
+
+EXPLAIN: Final = {
+    "info": Explanation(
+        what=(
+            "set() on {obj} at {site} ({threads}) found no thread waiting, {times}, but the"
+            " flag stayed up until a wait() or is_set() saw it (or the trace ended): nothing"
+            " was lost."
+        ),
+        fix="Nothing to fix: an Event keeps its flag up for whoever looks next.",
+    ),
+}
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:

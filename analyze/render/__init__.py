@@ -5,24 +5,31 @@ The output format is chosen here, in one place, after the report is built.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 from analyze.render.json import render_json
 from analyze.render.markdown import render_markdown
 from analyze.render.text import render_text
 from analyze.report import Report
 
-RENDERERS: Final[dict[str, Callable[[Report], str]]] = {
+
+class Renderer(Protocol):
+    def __call__(self, report: Report, *, show_all: bool = False) -> str: ...
+
+
+RENDERERS: Final[dict[str, Renderer]] = {
     "text": render_text,
     "markdown": render_markdown,
     "json": render_json,
 }
 
 
-def render(report: Report, fmt: str) -> str:
-    """The report in format ``fmt`` (one of RENDERERS), ending in a newline."""
-    return RENDERERS[fmt](report)
+def render(report: Report, fmt: str, *, show_all: bool = False) -> str:
+    """The report in format ``fmt`` (one of RENDERERS), ending in a newline.
+
+    ``show_all`` lists every finding of each cause (JSON always does).
+    """
+    return RENDERERS[fmt](report, show_all=show_all)
 
 
 __all__ = ["RENDERERS", "render", "render_json", "render_markdown", "render_text"]

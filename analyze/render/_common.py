@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import polars as pl
 
 from analyze.columns import SEVERITIES
 from analyze.report import Report
+
+#: Findings listed per cause unless --all asks for every one.
+PER_CAUSE: Final = 3
 
 #: The last four columns are residency in ms: how long taken items had waited.
 CONTAINER_HEADER = (
@@ -13,6 +20,7 @@ CONTAINER_HEADER = (
     "added",
     "taken",
     "stranded",
+    "left",
     "failed",
     "order",
     "min",
@@ -85,6 +93,7 @@ def container_rows(report: Report) -> list[tuple[str, ...]]:
             number(row["added"]),
             number(row["taken"]),
             number(row["stranded"]),
+            number(row["left"]),
             number(row["failed_takes"]),
             number(row["order"]),
             # 0.1 ms is as fine as a person reads residency; JSON has it all.
@@ -107,3 +116,33 @@ def thread_rows(report: Report) -> list[tuple[str, ...]]:
 def file_label(report: Report, file: str) -> str:
     """Which file a finding is from, only when there is more than one."""
     return f" [{file}]" if len(report.trace.files) > 1 else ""
+
+
+@dataclass(frozen=True)
+class CauseBlock:
+    """One cause as the text and Markdown reports show it, with the findings listed."""
+
+    number: int  # 1 for the worst
+    cause: dict[str, Any]
+    findings: pl.DataFrame
+    hidden: int  # findings of the cause not listed
+
+
+def cause_blocks(report: Report, *, show_all: bool) -> Iterator[CauseBlock]:
+    """The causes worst first, each with its first findings (all of them with show_all)."""
+    for row in report.causes.iter_rows(named=True):
+        mine = report.findings.filter(pl.col("cause") == row["cause"])
+        shown = mine if show_all else mine.head(PER_CAUSE)
+        yield CauseBlock(row["cause"] + 1, row, shown, mine.height - shown.height)
+
+
+def cause_title(cause: dict[str, Any]) -> str:
+    """E.g. "lost-signal (5) · event · demo.py:87"."""
+    where = " · ".join(x for x in (cause["obj"], cause["site"]) if x)
+    return f"{cause['kind']} ({cause['count']})" + (f" · {where}" if where else "")
+
+
+def cause_span(cause: dict[str, Any]) -> str:
+    """When it struck: "at 0.101 s", or "0.101 to 0.906 s" when first and last differ."""
+    first, last = f"{cause['first_ts_s']:.3f}", f"{cause['last_ts_s']:.3f}"
+    return f"at {first} s" if first == last else f"{first} to {last} s"

@@ -31,6 +31,21 @@ def report_dict(report: Report) -> dict[str, Any]:
             "exit_codes": info.exit_codes,
         },
         "counts": report.counts,
+        "causes": [
+            {
+                "kind": c["kind"],
+                "severity": c["severity"],
+                "object": c["obj"],
+                "site": c["site"],
+                "count": c["count"],
+                "first_ts_s": round(c["first_ts_s"], 9),
+                "last_ts_s": round(c["last_ts_s"], 9),
+                "threads": c["threads"],
+                "explanation": c["explanation"],
+                "fix": c["fix"],
+            }
+            for c in report.causes.iter_rows(named=True)
+        ],
         "findings": [
             {
                 "kind": f["kind"],
@@ -42,6 +57,8 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "message": f["message"],
                 "file": f["file"],
                 "seq": f["seq"],
+                # The finding's index in "causes".
+                "cause": f["cause"],
             }
             for f in report.findings.iter_rows(named=True)
         ],
@@ -51,6 +68,8 @@ def report_dict(report: Report) -> dict[str, Any]:
                 "taken": c["taken"],
                 "discarded": c["discarded"],
                 "stranded": c["stranded"],
+                # Still there at the end, but a consumer could still take them.
+                "left": c["left"],
                 "failed_takes": c["failed_takes"],
                 "order": c["order"],
                 "residency_ms": {
@@ -66,6 +85,6 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def render_json(report: Report) -> str:
-    """The report as indented JSON."""
+def render_json(report: Report, *, show_all: bool = False) -> str:
+    """The report as indented JSON, every finding listed (``show_all`` changes nothing)."""
     return orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from analyze.render._common import (
     CONTAINER_CAPTION,
     CONTAINER_HEADER,
+    PER_CAUSE,
     THREAD_HEADER,
+    cause_blocks,
+    cause_span,
+    cause_title,
     container_rows,
     ending,
     header_facts,
@@ -18,8 +22,12 @@ from analyze.render._common import (
 from analyze.report import Report
 
 
-def render_markdown(report: Report) -> str:
-    """Heading, summary, findings table, container and thread tables, trace warnings."""
+def render_markdown(report: Report, *, show_all: bool = False) -> str:
+    """Heading, summary, causes, findings table, container and thread tables, trace warnings.
+
+    The findings table lists the first PER_CAUSE findings of each cause, in
+    the order of the causes, unless ``show_all``.
+    """
     files = ", ".join(f"`{f}`" for f in report.trace.files)
     ended = ending(report)
     facts = [*header_facts(report), *([ended] if ended else [])]
@@ -32,23 +40,16 @@ def render_markdown(report: Report) -> str:
         f" {severity_summary(report)} "
         f"({kind_summary(report)}).",
     ]
+    if report.causes.height:
+        out.extend(["", "### Causes", ""])
+        for cause in report.causes.iter_rows(named=True):
+            out.append(
+                f"{cause['cause'] + 1}. **{cause['severity']} · {_cell(cause_title(cause))}**"
+                f" ({cause_span(cause)}): {_cell(cause['explanation'])}"
+                f" *Fix:* {_cell(cause['fix'])}"
+            )
     if report.findings.height:
-        multi = len(report.trace.files) > 1
-        header = ["time (s)", "severity", "kind", "thread", "object", "site", "message"]
-        rows = [
-            [
-                f"{f['ts_s']:.3f}",
-                f["severity"],
-                f["kind"],
-                f["thread"],
-                f["obj"],
-                f["site"] or "",
-                f["message"],
-            ]
-            + ([f["file"]] if multi else [])
-            for f in report.findings.iter_rows(named=True)
-        ]
-        out.extend(["", "### Findings", "", *_table(header + (["file"] if multi else []), rows)])
+        out.extend(["", "### Findings", "", *_findings(report, show_all=show_all)])
     if report.containers.height:
         caption = CONTAINER_CAPTION[0].upper() + CONTAINER_CAPTION[1:]
         table = _table(CONTAINER_HEADER, container_rows(report))
@@ -59,6 +60,36 @@ def render_markdown(report: Report) -> str:
         out.extend(["", "### Trace warnings", ""])
         out.extend(f"- {_cell(w)}" for w in report.trace.warnings)
     return "\n".join(out) + "\n"
+
+
+def _findings(report: Report, *, show_all: bool) -> list[str]:
+    """The findings table, by cause, and a line saying how many were left out."""
+    multi = len(report.trace.files) > 1
+    header = ["cause", "time (s)", "severity", "kind", "thread", "object", "site", "message"]
+    rows: list[list[str | None]] = []
+    hidden = 0
+    for block in cause_blocks(report, show_all=show_all):
+        hidden += block.hidden
+        rows.extend(
+            [
+                str(block.number),
+                f"{f['ts_s']:.3f}",
+                f["severity"],
+                f["kind"],
+                f["thread"],
+                f["obj"],
+                f["site"],
+                f["message"],
+            ]
+            + ([f["file"]] if multi else [])
+            for f in block.findings.iter_rows(named=True)
+        )
+    out = _table(header + (["file"] if multi else []), rows)
+    if hidden:
+        out.extend(
+            ["", f"The first {PER_CAUSE} findings of each cause; {hidden} more: use `--all`."]
+        )
+    return out
 
 
 def _cell(text: str | None) -> str:

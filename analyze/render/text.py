@@ -9,7 +9,11 @@ from typing import Final
 from analyze.render._common import (
     CONTAINER_CAPTION,
     CONTAINER_HEADER,
+    PER_CAUSE,
     THREAD_HEADER,
+    cause_blocks,
+    cause_span,
+    cause_title,
     container_rows,
     ending,
     file_label,
@@ -21,13 +25,15 @@ from analyze.render._common import (
 from analyze.report import Report
 
 WIDTH: Final = 80
-#: Findings listed per kind; the rest are counted (JSON lists them all).
-PER_KIND: Final = 20
 _INDENT: Final = "    "
 
 
-def render_text(report: Report) -> str:
-    """The report as plain text lines at most 80 columns wide (long names aside)."""
+def render_text(report: Report, *, show_all: bool = False) -> str:
+    """The report as plain text lines at most 80 columns wide (long names aside).
+
+    The causes come first, worst first; then each cause's findings, the
+    first PER_CAUSE of them unless ``show_all``.
+    """
     out: list[str] = []
     out.append(_wrap("synctrace report: " + ", ".join(report.trace.files), indent="  "))
     out.extend(_header(report))
@@ -37,7 +43,8 @@ def render_text(report: Report) -> str:
     noun = "finding" if total == 1 else "findings"
     out.append(_wrap(f"{total} {noun}: {severity_summary(report)}", indent="  "))
     out.append(_wrap(kind_summary(report), indent="  "))
-    out.extend(_findings(report))
+    out.extend(_causes(report))
+    out.extend(_findings(report, show_all=show_all))
     if report.containers.height:
         table = _table(CONTAINER_HEADER, container_rows(report))
         out.extend(["", f"Containers ({CONTAINER_CAPTION})", *table])
@@ -56,28 +63,48 @@ def _header(report: Report) -> list[str]:
     return [_wrap(facts + ",", indent="  "), _wrap(ended, indent="  ", first="  ")]
 
 
-def _findings(report: Report) -> list[str]:
-    out: list[str] = []
+def _causes(report: Report) -> list[str]:
+    if not report.causes.height:
+        return []
+    noun = "cause" if report.causes.height == 1 else "causes"
+    out = ["", f"{report.causes.height} {noun}, worst first"]
+    for cause in report.causes.iter_rows(named=True):
+        number = f"{cause['cause'] + 1}. "
+        indent = " " * len(number)
+        out.append("")
+        out.append(
+            _wrap(
+                f"{number}{cause['severity']}  {cause_title(cause)}  {cause_span(cause)}",
+                indent=indent + "  ",
+            )
+        )
+        out.append(_wrap(cause["explanation"], indent=indent, first=indent))
+        out.append(_wrap("Fix: " + cause["fix"], indent=indent, first=indent))
+    return out
+
+
+def _findings(report: Report, *, show_all: bool) -> list[str]:
+    if not report.findings.height:
+        return []
+    listed = "every one" if show_all else f"the first {PER_CAUSE} of each; --all lists all"
+    out = ["", f"Findings by cause ({listed})"]
     # Times right-aligned to the widest, so that severities line up past 10 s.
     width = max((len(f"{t:.3f}") for t in report.findings["ts_s"]), default=0)
-    for kind, n in report.counts.items():
-        if not n:
-            continue
-        out.extend(["", f"{kind} ({n})"])
-        rows = report.findings.filter(report.findings["kind"] == kind)
-        for f in rows.head(PER_KIND).iter_rows(named=True):
+    for block in cause_blocks(report, show_all=show_all):
+        out.extend(["", _wrap(f"{block.number}. {cause_title(block.cause)}", indent="   ")])
+        for f in block.findings.iter_rows(named=True):
             where = " · ".join(str(x) for x in (f["thread"], f["obj"], f["site"]) if x)
             out.append(
                 _wrap(
-                    f"{f['ts_s']:>{width}.3f} s  {f['severity']:<7} {kind}  {where}"
+                    f"{f['ts_s']:>{width}.3f} s  {f['severity']:<7} {f['kind']}  {where}"
                     f"{file_label(report, f['file'])}",
                     indent=_INDENT,
                     first="  ",
                 )
             )
             out.append(_wrap(f["message"], indent=_INDENT, first=_INDENT))
-        if n > PER_KIND:
-            out.append(f"{_INDENT}... and {n - PER_KIND} more (use --format json for all)")
+        if block.hidden:
+            out.append(f"{_INDENT}... and {block.hidden} more (--all lists them)")
     return out
 
 

@@ -69,6 +69,7 @@ def test_json_contract(trace: Path) -> None:
         "failed-take": 0,
         "thread-exception": 0,
         "unheard-notify": 0,
+        "blocked-at-end": 0,
     }
     assert data["findings"][0] == {
         "kind": "lost-signal",
@@ -81,12 +82,31 @@ def test_json_contract(trace: Path) -> None:
         " (cook.py:52) before any wait() saw it",
         "file": str(trace),
         "seq": 1,
+        "cause": 0,
+    }
+    assert [(c["kind"], c["severity"], c["count"]) for c in data["causes"]] == [
+        ("lost-signal", "error", 1),
+        ("stranded-item", "warning", 1),
+        ("unwaited-signal", "info", 1),
+    ]
+    assert set(data["causes"][0]) == {
+        "kind",
+        "severity",
+        "object",
+        "site",
+        "count",
+        "first_ts_s",
+        "last_ts_s",
+        "threads",
+        "explanation",
+        "fix",
     }
     assert data["containers"]["jobs"] == {
         "added": 1,
         "taken": 0,
         "discarded": 0,
         "stranded": 1,
+        "left": 0,
         "failed_takes": 0,
         "order": None,
         "residency_ms": {"min": None, "p50": None, "p95": None, "max": None},
@@ -95,7 +115,7 @@ def test_json_contract(trace: Path) -> None:
 
 
 def test_text_report(trace: Path) -> None:
-    """The text report, exactly: header, summary, findings by kind, then the tables."""
+    """The text report, exactly: header, summary, causes worst first, their findings, tables."""
     result = run("report", trace)
     assert result.exit_code == 0
     assert (
@@ -106,26 +126,53 @@ started 2026-11-26 03:40:00 UTC · 0.005 s recorded · 6 events · complete
 
 3 findings: 1 error, 1 warning, 1 info
 lost-signal 1, unwaited-signal 1, cleared-wait 0, stranded-item 1, hang 0,
-  deadlock 0, failed-take 0, thread-exception 0, unheard-notify 0
+  deadlock 0, failed-take 0, thread-exception 0, unheard-notify 0,
+  blocked-at-end 0
 
-lost-signal (1)
+3 causes, worst first
+
+1. error  lost-signal (1) · ready · cook.py:40  at 0.001 s
+   set() on ready at cook.py:40 (Thread-1) reached no waiter and the flag was
+   cleared before any wait() or is_set() looked, once: set() followed by clear()
+   wakes only threads already inside wait(), so a thread that arrives a moment
+   later sleeps through the signal.
+   Fix: Let the consumer clear the flag after it wakes, or hand items over with
+   queue.Queue, or use a Condition with a while-loop predicate.
+
+2. warning  stranded-item (1) · jobs · cook.py:60  at 0.003 s
+   Items added to jobs at cook.py:60 (Thread-1) were never taken (1 of them),
+   and no thread that takes from jobs could still run: the work they carried is
+   lost.
+   Fix: Keep consumers running until the producers are done: send one sentinel
+   (None) per consumer, or use queue.join(), and wake consumers with a signal
+   that cannot be lost.
+
+3. info  unwaited-signal (1) · done · cook.py:70  at 0.004 s
+   set() on done at cook.py:70 (Thread-1) found no thread waiting, once, but the
+   flag stayed up until a wait() or is_set() saw it (or the trace ended):
+   nothing was lost.
+   Fix: Nothing to fix: an Event keeps its flag up for whoever looks next.
+
+Findings by cause (the first 3 of each; --all lists all)
+
+1. lost-signal (1) · ready · cook.py:40
   0.001 s  error   lost-signal  Thread-1 · ready · cook.py:40
     set() reached no waiter; Thread-2 cleared the flag 1 ms later (cook.py:52)
     before any wait() saw it
 
-unwaited-signal (1)
-  0.004 s  info    unwaited-signal  Thread-1 · done · cook.py:70
-    set() reached no waiter; the flag was still set when the trace ended and no
-    wait() or is_set() had looked at it
-
-stranded-item (1)
+2. stranded-item (1) · jobs · cook.py:60
   0.003 s  warning stranded-item  Thread-1 · jobs · cook.py:60
     item 1 ('x') was added and never taken: it had been there 2 ms when the
     trace ended
 
+3. unwaited-signal (1) · done · cook.py:70
+  0.004 s  info    unwaited-signal  Thread-1 · done · cook.py:70
+    set() reached no waiter; the flag was still set when the trace ended and no
+    wait() or is_set() had looked at it
+
 Containers (residency of taken items in ms: min, p50, p95, max)
-  container  added  taken  stranded  failed  order  min  p50  p95  max
-  jobs           1      0         1       0      -    -    -    -    -
+  container  added  taken  stranded  left  failed  order  min  p50  p95  max
+  jobs           1      0         1     0       0      -    -    -    -    -
 
 Threads
   thread    waits  blocked s
@@ -135,25 +182,32 @@ Threads
     )
 
 
-def test_text_fits_80_columns_and_caps_each_kind(write_trace: WriteTrace) -> None:
-    """Text lines stay within 80 columns and each kind lists at most 20 findings."""
+def test_text_fits_80_columns_and_lists_a_few_findings_per_cause(
+    write_trace: WriteTrace,
+) -> None:
+    """Text lines stay within 80 columns; a cause lists its first 3 findings, --all every one."""
     rec = Recorder()
     for item in range(1, 26):
         rec.put(item, "jobs", value="'" + "x" * 70 + "'")
-    result = run("report", write_trace(rec))
-    lines = result.stdout.splitlines()
+    path = write_trace(rec)
+    lines = run("report", path).stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert sum("stranded-item  MainThread" in line for line in lines) == 20
-    assert "    ... and 5 more (use --format json for all)" in lines
+    assert sum("stranded-item  MainThread" in line for line in lines) == 3
+    assert "    ... and 22 more (--all lists them)" in lines
+    every = run("report", path, "--all").stdout.splitlines()
+    assert max(len(line) for line in every) <= 80
+    assert sum("stranded-item  MainThread" in line for line in every) == 25
+    assert not any("more (--all" in line for line in every)
 
 
 def test_markdown_report(trace: Path) -> None:
-    """Markdown has a heading, the summary, a findings table and the tables."""
+    """Markdown has a heading, the summary, the causes, a findings table and the tables."""
     out = run("report", trace, "--format", "markdown").stdout
     assert out.startswith("## synctrace report\n")
     assert "**3 findings:** 1 error, 1 warning, 1 info" in out
+    assert "### Causes\n\n1. **error · lost-signal (1) · ready · cook.py:40** (at 0.001 s):" in out
     assert (
-        "| 0.001 | error | lost-signal | Thread-1 | ready | cook.py:40 | set() reached no"
+        "| 1 | 0.001 | error | lost-signal | Thread-1 | ready | cook.py:40 | set() reached no"
         " waiter; Thread-2 cleared the flag 1 ms later (cook.py:52) before any wait() saw it |"
     ) in out
     assert "### Containers" in out

@@ -83,11 +83,13 @@ def test_discarded_items_leave_without_breaking_fifo(report_of: ReportOf) -> Non
 
 
 def test_lifo_with_stranded_items_below(recorder: Recorder, report_of: ReportOf) -> None:
-    """The cookbook: items 1..10 added, the consumer pops the newest five: LIFO, five stranded."""
+    """The cookbook: items 1..10 added, the consumer pops the newest five and ends: LIFO, five
+    stranded."""
     for item in range(1, 11):
         recorder.append(item, thread="producer")
     for item in range(10, 5, -1):
         recorder.pop(item, thread="consumer")
+    recorder.line(schema.THREAD_END, thread="consumer")
     report = report_of(recorder)
     facts = row(report)
     assert (facts["added"], facts["taken"], facts["stranded"], facts["order"]) == (10, 5, 5, "LIFO")
@@ -96,11 +98,29 @@ def test_lifo_with_stranded_items_below(recorder: Recorder, report_of: ReportOf)
     assert {severity for _, severity, *_ in stranded} == {"warning"}
 
 
+def test_items_a_live_consumer_could_still_take_are_left_not_stranded(
+    recorder: Recorder, report_of: ReportOf
+) -> None:
+    """A run cut while its consumer still runs: the items in the buffer are left, not stranded."""
+    for item in range(1, 4):
+        recorder.put(item, thread="producer")
+    recorder.get(1, thread="consumer")
+    report = report_of(recorder, end=False)
+    assert found(report, "stranded-item") == []
+    facts = row(report, "q")
+    assert (facts["added"], facts["taken"], facts["stranded"], facts["left"]) == (3, 1, 0, 2)
+    recorder.line(schema.THREAD_END, thread="consumer")
+    ended = report_of(recorder, end=False)
+    assert [seq for _, _, seq, _, _ in found(ended, "stranded-item")] == [2, 3]
+    assert (row(ended, "q")["stranded"], row(ended, "q")["left"]) == (2, 0)
+
+
 def test_same_value_twice_is_two_items(recorder: Recorder, report_of: ReportOf) -> None:
     """Two appends of the same value are two items; taking one strands the other."""
     recorder.append(1, value="'a'", thread="producer")
     second = recorder.append(2, value="'a'", thread="producer", site="prod.py:7")
     recorder.pop(1, value="'a'", thread="consumer")
+    recorder.line(schema.THREAD_END, thread="consumer", after=0)
     report = report_of(recorder)
     assert found(report, "stranded-item") == [
         (
@@ -139,9 +159,10 @@ def test_list_with_one_take_strands_the_rest(recorder: Recorder, report_of: Repo
 def test_a_failed_take_makes_a_list_a_buffer(recorder: Recorder, report_of: ReportOf) -> None:
     """A consumer that tried to take (and failed) shows the list was meant to be drained."""
     recorder.pop(None, error="IndexError", thread="consumer")
+    recorder.line(schema.THREAD_END, thread="consumer")
     added = recorder.append(1, thread="producer")
     kinds = [(k, q) for k, _, q, _, _ in found(report_of(recorder))]
-    assert kinds == [("failed-take", added - 1), ("stranded-item", added)]
+    assert kinds == [("failed-take", added - 2), ("stranded-item", added)]
 
 
 def test_queue_with_puts_and_no_gets_strands_them(recorder: Recorder, report_of: ReportOf) -> None:
@@ -180,6 +201,7 @@ def test_residency_and_failed_takes(recorder: Recorder, report_of: ReportOf) -> 
             "taken": [4],
             "discarded": [0],
             "stranded": [0],
+            "left": [0],
             "failed_takes": [2],
             "order": ["mixed"],
             "residency_min_ms": [1.0],
@@ -192,6 +214,7 @@ def test_residency_and_failed_takes(recorder: Recorder, report_of: ReportOf) -> 
             "taken": pl.UInt32,
             "discarded": pl.UInt32,
             "stranded": pl.UInt32,
+            "left": pl.UInt32,
             "failed_takes": pl.UInt32,
         },
     )
@@ -289,7 +312,8 @@ def test_queue_traffic_failed_gets_and_residency(recorder: Recorder, report_of: 
     recorder.get(1, thread="consumer", after=6_000_000)  # 9 ms after its put
     recorder.get(2, thread="consumer", after=1_000_000)  # 7 ms
     recorder.get(None, error="Empty", thread="consumer")
-    recorder.put(3, thread="producer")  # never got: stranded
+    recorder.line(schema.THREAD_END, thread="consumer")
+    recorder.put(3, thread="producer")  # never got, and the consumer is gone: stranded
     expected = pl.DataFrame(
         {
             "obj": ["q"],
@@ -297,6 +321,7 @@ def test_queue_traffic_failed_gets_and_residency(recorder: Recorder, report_of: 
             "taken": [2],
             "discarded": [0],
             "stranded": [1],
+            "left": [0],
             "failed_takes": [2],
             "order": ["FIFO"],
             "residency_min_ms": [7.0],
@@ -309,6 +334,7 @@ def test_queue_traffic_failed_gets_and_residency(recorder: Recorder, report_of: 
             "taken": pl.UInt32,
             "discarded": pl.UInt32,
             "stranded": pl.UInt32,
+            "left": pl.UInt32,
             "failed_takes": pl.UInt32,
         },
     )

@@ -56,14 +56,16 @@ def test_two_locks_taken_in_opposite_orders_deadlock(
             "error",
             first,
             "Thread-1",
-            "acquire() of lock b never returned: blocked for 2 ms when the trace ended",
+            "acquire() of lock b never returned: blocked for 2 ms when the trace ended; no live"
+            " thread could end it: Thread-2, which holds b, was blocked too, at two.py:9",
         ),
         (
             "hang",
             "error",
             second,
             "Thread-2",
-            "acquire() of lock a never returned: blocked for 1 ms when the trace ended",
+            "acquire() of lock a never returned: blocked for 1 ms when the trace ended; no live"
+            " thread could end it: Thread-1, which holds a, was blocked too, at one.py:7",
         ),
     ]
     assert report.counts["deadlock"] == 1
@@ -97,13 +99,13 @@ def test_dining_philosophers_are_one_deadlock_from_the_first_to_block(
 def test_waiting_for_a_thread_that_is_not_blocked_is_no_deadlock(
     recorder: Recorder, report_of: ReportOf
 ) -> None:
-    """A lock held by a thread that is not blocked (sleeping, say) may yet be freed: a hang only."""
+    """A lock held by a thread that is not blocked may yet be freed: only blocked at the end."""
     take(recorder, "a", "Thread-1")
     take(recorder, "b", "Thread-2")
     block(recorder, "a", "Thread-2")
     report = report_of(recorder)
     assert found(report, "deadlock") == []
-    assert report.counts["hang"] == 1
+    assert (report.counts["hang"], report.counts["blocked-at-end"]) == (0, 1)
 
 
 def test_holder_blocked_on_an_event_is_no_deadlock(recorder: Recorder, report_of: ReportOf) -> None:
@@ -169,7 +171,8 @@ def test_rlock_acquired_twice_and_released_once_is_still_held(
 
 
 def test_acquire_that_timed_out_breaks_the_cycle(recorder: Recorder, report_of: ReportOf) -> None:
-    """An acquire that gave up before the end is no longer a wait: no deadlock, one hang left."""
+    """An acquire that gave up is no longer a wait: no deadlock; its thread runs on, and may
+    yet release the lock the other waits for, so that wait is blocked at the end, not hung."""
     take(recorder, "a", "Thread-1")
     take(recorder, "b", "Thread-2")
     gave_up = block(recorder, "b", "Thread-1", timeout=0.5)
@@ -177,7 +180,8 @@ def test_acquire_that_timed_out_breaks_the_cycle(recorder: Recorder, report_of: 
     recorder.finish(gave_up, result=False, timed_out=True, after=500_000_000)
     report = report_of(recorder)
     assert found(report, "deadlock") == []
-    assert [seq for _, _, seq, _, _ in found(report, "hang")] == [stuck]
+    assert found(report, "hang") == []
+    assert [seq for _, _, seq, _, _ in found(report, "blocked-at-end")] == [stuck]
 
 
 def test_join_behind_a_deadlock_is_not_part_of_it(recorder: Recorder, report_of: ReportOf) -> None:

@@ -24,7 +24,9 @@ def test_wait_with_no_end_is_a_hang(recorder: Recorder, report_of: ReportOf) -> 
             "error",
             begin,
             "Thread-2",
-            "wait() on event ready never returned: blocked for 1.26 s when the trace ended",
+            "wait() on event ready never returned: blocked for 1.26 s when the trace ended;"
+            " no thread had done what would end it, and every other thread had ended or was"
+            " blocked",
         ),
     ]
     assert report.findings.filter(kind="hang")["site"].to_list() == ["cook.py:26"]
@@ -60,14 +62,17 @@ def test_join_of_a_hung_thread_is_a_hang_of_its_own(
             "error",
             stuck,
             "Thread-2",
-            "wait() on event never returned: blocked for 2 ms when the trace ended",
+            "wait() on event never returned: blocked for 2 ms when the trace ended; no thread"
+            " had done what would end it, and every other thread had ended or was blocked",
         ),
         (
             "hang",
             "error",
             join,
             "MainThread",
-            "join() of Thread-2 never returned: blocked for 1 ms when the trace ended",
+            "join() of Thread-2 never returned: blocked for 1 ms when the trace ended; no live"
+            " thread could end it: Thread-2, which is the thread being joined, was blocked too,"
+            " at app.py:1",
         ),
     ]
 
@@ -103,7 +108,8 @@ def test_other_blocking_calls_hang_in_their_own_words(
             "error",
             begin,
             "Thread-1",
-            f"{words} never returned: blocked for 1 ms when the trace ended",
+            f"{words} never returned: blocked for 1 ms when the trace ended; no thread had done"
+            " what would end it, and every other thread had ended or was blocked",
         ),
     ]
 
@@ -126,16 +132,19 @@ def test_hang_in_an_incomplete_trace_says_lines_may_be_missing(
 ) -> None:
     """Without trace.end the run may have been killed: the message says its tail may be lost."""
     begin = recorder.wait(thread="Thread-2")
-    recorder.set("other", thread="Thread-1", after=452_000_000)
+    recorder.set("other", thread="Thread-1", after=451_000_000)
+    recorder.line(schema.THREAD_END, thread="Thread-1")
+    recorder.line(schema.THREAD_END, thread="MainThread")
     assert found(report_of(recorder, end=False), "hang") == [
         (
             "hang",
             "error",
             begin,
             "Thread-2",
-            "wait() on event ready never returned: blocked for 452 ms when the trace ended;"
-            " the trace has no trace.end, so the run may have been killed and its last ~0.1 s"
-            " of lines may be missing",
+            "wait() on event ready never returned: blocked for 453 ms when the trace ended;"
+            " no thread had done what would end it, and every other thread had ended or was"
+            " blocked; the trace has no trace.end, so the run may have been killed and its"
+            " last ~0.1 s of lines may be missing",
         ),
     ]
 

@@ -54,3 +54,22 @@ def test_fixed_cookbook_is_clean() -> None:
     findings = data["findings"]
     assert isinstance(findings, list)
     assert {f["severity"] for f in findings} == {"info"}
+
+
+def test_cookbook_report_is_led_by_four_causes() -> None:
+    """The cookbook's 17 findings come down to four causes, the lost signal first."""
+    _, data = report("cookbook.jsonl")
+    causes = data["causes"]
+    assert isinstance(causes, list)
+    assert [(c["kind"], c["severity"], c["object"], c["site"], c["count"]) for c in causes] == [
+        ("lost-signal", "error", "event", "demo.py:87", 5),
+        ("hang", "error", "event", "demo.py:94", 1),
+        ("cleared-wait", "warning", "event", "demo.py:94", 6),
+        ("stranded-item", "warning", "items", "demo.py:86", 5),
+    ]
+    assert causes[0]["threads"] == ["producer-1"]
+    assert (
+        "set() followed by clear() wakes only threads already inside wait()"
+        in (causes[0]["explanation"])
+    )
+    assert causes[0]["fix"].startswith("Let the consumer clear the flag after it wakes")
