@@ -19,6 +19,7 @@ import polars as pl
 from analyze.findings import (
     blocked_at_end,
     cleared_wait,
+    coalesced_signal,
     deadlock,
     failed_take,
     hang,
@@ -50,6 +51,7 @@ DETECTORS: Final[tuple[Detector, ...]] = (
     Detector(thread_exception.KIND, thread_exception.detect, thread_exception.EXPLAIN),
     Detector(unheard_notify.KIND, unheard_notify.detect, unheard_notify.EXPLAIN),
     Detector(blocked_at_end.KIND, blocked_at_end.detect, blocked_at_end.EXPLAIN),
+    Detector(coalesced_signal.KIND, coalesced_signal.detect, coalesced_signal.EXPLAIN),
 )
 
 #: Every kind a report counts (as 0 when none was found), in the order

@@ -183,3 +183,19 @@ def test_unheard_notify_stays_info_when_later_waits_return(
     assert hung_before < later
     severities = [s for _, s, *_ in found(report_of(recorder), "unheard-notify")]
     assert severities == ["info"]
+
+
+def test_set_on_a_set_flag_is_a_coalesced_signal(recorder: Recorder, report_of: ReportOf) -> None:
+    """A second set() before anyone cleared the flag is one info finding, at the second set()."""
+    recorder.set(thread="Thread-1")
+    again = recorder.set(thread="Thread-1", flag=True, site="p.py:9")
+    report = report_of(recorder)
+    assert found(report, "coalesced-signal") == [
+        (
+            "coalesced-signal",
+            "info",
+            again,
+            "Thread-1",
+            "set() found the flag already set: it merged with the earlier set()",
+        )
+    ]
