@@ -255,6 +255,9 @@ class Recorder:
                 file=sys.stderr,
             )
         finally:
+            # With no writer left, threads must not wait for room it would
+            # have made: a closed sink turns every later event away at once.
+            sink.close()
             writer.close()
             self._done.release()
 
