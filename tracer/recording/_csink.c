@@ -4,17 +4,27 @@
  * record of it in a ring until the writer drains it as JSON lines.  The pure
  * sink is the reference: same class, same methods, same lines.
  *
- * The GIL is the only lock.  Every method runs with the GIL held; the only
- * places that let it go are the sleeps in the backpressure wait and in
- * wait(), and the Python calls drain makes (site_name, orjson, repr).  In
- * particular the steps of an emit from "take seq" to "record stored" call
- * no Python code, allocate no GC-tracked object and decref nothing, so no
- * other thread and no signal handler can run in between: records enter the
- * ring in seq order and drain needs none of the pure sink's gap logic.
+ * The GIL is the only lock, and these are its rules:
+ * - Capture runs with the GIL held.  It first turns the event into C data
+ *   (a Record: numbers, exact str objects, finished JSON bytes; see Value),
+ *   which may run Python code (a site namer on a cache miss, orjson for an
+ *   odd value) and may let the GIL go (waiting for room).  Only then does
+ *   it take the seq, read the clock and store the record, steps that call
+ *   no Python code, allocate no GC-tracked object, decref nothing and never
+ *   let go of the GIL, so no other thread and no signal handler can run in
+ *   between: records enter the ring in seq order and drain needs none of
+ *   the pure sink's gap logic.
+ * - Drain takes a batch out of the ring with the GIL held, encodes it with
+ *   the GIL released (it reads only the batch's C data and the contents of
+ *   immutable str and bytes the batch keeps alive, with no Python API call),
+ *   then takes the GIL back to build the bytes and let the references go.
+ * - The other places that let the GIL go are the sleeps in the
+ *   backpressure wait and in wait().
  *
  * Holding no lock of its own, the sink is consistent at any os.fork()
- * (fork runs with the GIL held, so no emit is half done); a child that never
- * drains just keeps its copy.  The module uses single-phase init and static
+ * (fork runs with the GIL held, so no emit is half done; a drain encoding
+ * off the GIL in the parent leaves its batch behind, and its mark, a pid,
+ * means nothing in the child); a child that never drains keeps its copy.  The module uses single-phase init and static
  * state, so it loads in the main interpreter only.
  */
 
@@ -24,6 +34,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef Py_GIL_DISABLED
 #error "the sink relies on the GIL for its atomicity; the pure sink serves free-threaded builds"
@@ -83,26 +94,222 @@ static PyObject *current_thread;    /* threading.current_thread */
 static PyObject *str_name_attr;     /* "_name" */
 static PyObject *str_name;          /* "name" */
 static PyObject *str_begin_seq;     /* "begin_seq" */
-static PyObject *orjson_dumps;      /* orjson.dumps, imported by the first drain that needs it */
+static PyObject *orjson_dumps;      /* orjson.dumps, or NULL when orjson is missing */
 static PyObject *builtin_repr;      /* repr */
 static PyObject *default_kwnames;   /* ("default",) */
 static PyObject *internal_files;    /* site._internal, handed over by set_internal() */
+static PyObject *site_namer;        /* site -> label, handed over by set_site_name(), or NULL */
 static PyObject *this_module;       /* borrowed: lives as long as the interpreter */
+
+/* ---- values: what a record keeps of a Python value ------------------------- */
+
+/* A record holds no Python object that encoding would have to ask anything:
+ * only C numbers, exact str objects (immutable: their characters are read
+ * with no Python API call, so without the GIL) and bytes of finished JSON.
+ * Every object a Value holds is a str or bytes, neither of which takes part
+ * in reference cycles, so the ring needs no GC traversal. */
+enum {
+    V_ABSENT,  /* None: a field or obj left out, "null" anywhere else */
+    V_NULL,    /* written as null: NaN, the infinities, a value nothing could render */
+    V_TRUE,
+    V_FALSE,
+    V_INT,     /* u.i */
+    V_FLOAT0,  /* u.d: an integral float below 1e16, written as its digits and ".0" */
+    V_STR,     /* u.o: an exact str, escaped when encoded */
+    V_ASCII,   /* u.o: an ASCII str written as it is (a big int's digits, a float's repr) */
+    V_JSON,    /* u.o: bytes that are already JSON (orjson's rendering of anything else) */
+};
+
+typedef struct {
+    int kind;
+    union {
+        long long i;
+        double d;
+        PyObject *o;
+    } u;
+} Value;
+
+static void
+value_release(Value *v)
+{
+    if (v->kind >= V_STR)
+        Py_DECREF(v->u.o);
+    v->kind = V_ABSENT;
+}
+
+/* Clear the pending exception if it is an ordinary one (1); leave a
+ * KeyboardInterrupt or SystemExit for the program (0). */
+static int
+clear_ordinary_error(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return 0;
+    PyErr_Clear();
+    return 1;
+}
+
+/* An exact str with its characters in their final form: a str subclass is
+ * copied, and on 3.11 a legacy string made ready.  New reference. */
+static PyObject *
+exact_str(PyObject *s)
+{
+    PyObject *text = PyUnicode_CheckExact(s) ? Py_NewRef(s) : PyUnicode_FromObject(s);
+#if PY_VERSION_HEX < 0x030C0000
+    if (text != NULL && PyUnicode_READY(text) < 0)
+        Py_CLEAR(text);
+#endif
+    return text;
+}
+
+/* Anything but the scalars: orjson.dumps(v, default=repr), as the pure sink
+ * renders it, else repr(v) as a string, else null.  May run Python code. */
+static int
+other_from(PyObject *v, Value *out)
+{
+    if (orjson_dumps != NULL) {
+        PyObject *args[2] = {v, builtin_repr};
+        PyObject *json = PyObject_Vectorcall(orjson_dumps, args, 1, default_kwnames);
+        if (json != NULL && PyBytes_CheckExact(json)) {
+            out->kind = V_JSON;
+            out->u.o = json;
+            return 0;
+        }
+        Py_XDECREF(json);
+        if (PyErr_Occurred() && !clear_ordinary_error())
+            return -1;
+    }
+    PyObject *text = PyObject_Repr(v);
+    PyObject *exact = text == NULL ? NULL : exact_str(text);
+    Py_XDECREF(text);
+    if (exact != NULL) {
+        out->kind = V_STR;
+        out->u.o = exact;
+        return 0;
+    }
+    if (!clear_ordinary_error())
+        return -1;
+    out->kind = V_NULL;
+    return 0;
+}
+
+/* What a record keeps of v.  0, or -1 with an exception (MemoryError, or a
+ * KeyboardInterrupt raised in a repr).  Runs Python code only for values
+ * that are not str, int, float, bool or None (orjson's default=repr), so
+ * callers convert before taking a seq. */
+static int
+value_from(PyObject *v, Value *out)
+{
+    out->kind = V_ABSENT;
+    if (v == Py_None)
+        return 0;
+    if (v == Py_True || v == Py_False) {
+        out->kind = v == Py_True ? V_TRUE : V_FALSE;
+        return 0;
+    }
+    if (PyUnicode_Check(v)) {
+        if ((out->u.o = exact_str(v)) == NULL)
+            return -1;
+        out->kind = V_STR;
+        return 0;
+    }
+    if (PyLong_CheckExact(v)) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (x == -1 && PyErr_Occurred())
+            return -1;
+        if (!overflow) {
+            out->kind = V_INT;
+            out->u.i = x;
+            return 0;
+        }
+        PyObject *digits = PyObject_Str(v);  /* int's own str: C, no Python code */
+        if (digits != NULL && PyUnicode_IS_ASCII(digits)) {
+            out->kind = V_ASCII;
+            out->u.o = digits;
+            return 0;
+        }
+        Py_XDECREF(digits);
+        if (PyErr_Occurred() && !clear_ordinary_error())  /* past sys.set_int_max_str_digits */
+            return -1;
+        return other_from(v, out);
+    }
+    if (PyFloat_CheckExact(v)) {
+        double x = PyFloat_AS_DOUBLE(v);
+        if (!isfinite(x)) {
+            out->kind = V_NULL;
+            return 0;
+        }
+        if (x == floor(x) && fabs(x) < 1e16) {  /* repr is "%lld.0": written at encode */
+            out->kind = V_FLOAT0;
+            out->u.d = x;
+            return 0;
+        }
+        /* repr's shortest round-trip digits need PyOS_double_to_string, which
+         * allocates with PyMem_Malloc: made here, under the GIL. */
+        PyObject *text = PyObject_Repr(v);
+        if (text == NULL)
+            return -1;
+        if (!PyUnicode_IS_ASCII(text)) {  /* never so: a float's repr is ASCII */
+            Py_DECREF(text);
+            out->kind = V_NULL;
+            return 0;
+        }
+        out->kind = V_ASCII;
+        out->u.o = text;
+        return 0;
+    }
+    return other_from(v, out);
+}
 
 /* ---- the Sink ------------------------------------------------------------- */
 
-/* One captured event.  The five objects are strong references, never NULL
- * (a missing obj, site or fields is Py_None). */
+/* One field of a line: its key (an exact str) and its value, never None. */
+typedef struct {
+    PyObject *key;
+    Value value;
+} Field;
+
+/* Fields kept in the record itself; more go to a heap array. */
+#define SLOTS 6
+
+/* One captured event, everything the line needs as C data (see Value).
+ * A zeroed Record is an empty one: kinds V_ABSENT, no site, no fields. */
 typedef struct {
     long long seq;
     long long ts;
     unsigned long thread_id;
-    PyObject *event;
-    PyObject *thread;
-    PyObject *obj;
-    PyObject *site;
-    PyObject *fields;
+    Value event;
+    Value thread;
+    Value obj;
+    PyObject *site;      /* the site's label (an exact str), or NULL for none */
+    Py_ssize_t nfields;
+    Field slot[SLOTS];
+    Field *more;         /* fields nfields - SLOTS on (PyMem), or NULL */
 } Record;
+
+static inline Field *
+field_at(Record *r, Py_ssize_t i)
+{
+    return i < SLOTS ? &r->slot[i] : &r->more[i - SLOTS];
+}
+
+/* Let a record's references go.  The GIL is held (decref, PyMem_Free). */
+static void
+record_release(Record *r)
+{
+    value_release(&r->event);
+    value_release(&r->thread);
+    value_release(&r->obj);
+    Py_CLEAR(r->site);
+    for (Py_ssize_t i = 0; i < r->nfields; i++) {
+        Field *f = field_at(r, i);
+        Py_DECREF(f->key);
+        value_release(&f->value);
+    }
+    r->nfields = 0;
+    PyMem_Free(r->more);
+    r->more = NULL;
+}
 
 /* Invariants:
  * - ring holds `count` records from slot `head` on, wrapping at `capacity`,
@@ -111,8 +318,10 @@ typedef struct {
  * - count < max_pending whenever an emit stores a record (emits wait first).
  * - next_seq is the seq of the next record, and what close() hands out.
  * - last_ts is the largest ts drain has written; lines never go below it.
- * - site_names caches site -> site_name_of(site) for the drains that passed
- *   that very site_name_of.
+ * - site_names caches site -> label for the namer site_name_of, which is
+ *   the module's site_namer when the cache was filled.
+ * - draining is the pid of the process whose drain is encoding off the GIL,
+ *   or 0; a forked child sees its parent's pid there and knows it is stale.
  */
 typedef struct {
     PyObject_HEAD
@@ -125,22 +334,13 @@ typedef struct {
     long long last_ts;
     long long dropped;
     int open;
+    pid_t draining;
     PyObject *blocked;      /* dict: begin seq -> (thread, thread_id, event, obj, site, ts) */
-    PyObject *site_names;   /* dict: site -> str */
-    PyObject *site_name_of; /* the site_name callable site_names belongs to, or NULL */
+    PyObject *site_names;   /* dict: site -> label */
+    PyObject *site_name_of; /* the namer site_names belongs to, or NULL */
 } SinkObject;
 
 static PyTypeObject Sink_Type;
-
-static void
-record_release(Record *r)
-{
-    Py_DECREF(r->event);
-    Py_DECREF(r->thread);
-    Py_DECREF(r->obj);
-    Py_DECREF(r->site);
-    Py_DECREF(r->fields);
-}
 
 /* Detach the oldest n records into `out` (n <= count).  No Python code runs,
  * so the ring is consistent again before any other thread can look. */
@@ -262,11 +462,202 @@ wait_for_room(SinkObject *self)
     return 1;
 }
 
-/* Capture one event.  Returns its seq (>= 0), -1 when it was not kept
- * (closed, no room in time, no memory), -2 with an exception set.
- * `thread` is borrowed; *ts_out gets the record's ts. */
+/* site.site_name in C, for a sink used with no namer handed over:
+ * "basename:LINE" for a (filename, line) pair, str(site) for anything else. */
+static PyObject *
+default_site_name(PyObject *site)
+{
+    if (PyTuple_CheckExact(site) && PyTuple_GET_SIZE(site) == 2 &&
+        PyUnicode_Check(PyTuple_GET_ITEM(site, 0))) {
+        PyObject *path = PyTuple_GET_ITEM(site, 0);
+        Py_ssize_t n = PyUnicode_GetLength(path);
+        Py_ssize_t slash = PyUnicode_FindChar(path, '/', 0, n, -1);
+        if (slash == -2)
+            return NULL;
+        PyObject *base = PyUnicode_Substring(path, slash + 1, n);
+        if (base == NULL)
+            return NULL;
+        PyObject *name = PyUnicode_FromFormat("%U:%S", base, PyTuple_GET_ITEM(site, 1));
+        Py_DECREF(base);
+        return name;
+    }
+    return PyObject_Str(site);
+}
+
+/* A site's label: from the sink's cache, else the namer's answer (Python
+ * code: callers ask before taking a seq).  New reference to an exact str,
+ * or NULL with an exception. */
+static PyObject *
+site_label(SinkObject *self, PyObject *site)
+{
+    if (self->site_name_of != site_namer) {  /* set_site_name() named sites anew */
+        PyDict_Clear(self->site_names);
+        Py_XSETREF(self->site_name_of, Py_XNewRef(site_namer));
+    }
+    PyObject *name = PyDict_GetItemWithError(self->site_names, site);
+    if (name != NULL)
+        return Py_NewRef(name);
+    int cacheable = 1;
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError))
+            return NULL;
+        PyErr_Clear();  /* unhashable: name it every time */
+        cacheable = 0;
+    }
+    PyObject *namer = Py_XNewRef(site_namer);  /* the call may replace it */
+    PyObject *answer =
+        namer == NULL ? default_site_name(site) : PyObject_CallOneArg(namer, site);
+    if (answer == NULL) {
+        Py_XDECREF(namer);
+        return NULL;
+    }
+    name = PyUnicode_Check(answer) ? exact_str(answer) : PyObject_Str(answer);
+    Py_DECREF(answer);
+    int same = self->site_name_of == namer;
+    Py_XDECREF(namer);
+    if (name == NULL || !cacheable || !same)
+        return name;
+    if (PyDict_GET_SIZE(self->site_names) >= RING_KEEP)  /* keep the cache bounded */
+        PyDict_Clear(self->site_names);
+    if (PyDict_SetItem(self->site_names, site, name) < 0)
+        Py_CLEAR(name);
+    return name;
+}
+
+/* Room for `total` fields: the slots, and a heap array past them.  0, or
+ * -1 with MemoryError. */
+static int
+record_reserve(Record *r, Py_ssize_t total)
+{
+    if (total <= SLOTS)
+        return 0;
+    r->more = PyMem_New(Field, (size_t)(total - SLOTS));
+    if (r->more == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* Turn an event's parts into a record's C data (a zeroed *r on entry).
+ * Runs Python code (the site namer on a cache miss, orjson for odd values),
+ * so it comes before the seq is taken.  `begin_seq` (or NULL) is the first
+ * field, as in {"begin_seq": begin_seq, **fields}.  0, or -1 with an
+ * exception and *r released. */
+static int
+record_fill(SinkObject *self, Record *r, PyObject *event, PyObject *thread, PyObject *obj,
+            PyObject *site, PyObject *begin_seq, PyObject *fields)
+{
+    if (value_from(event, &r->event) < 0 || value_from(thread, &r->thread) < 0 ||
+        value_from(obj, &r->obj) < 0)
+        goto error;
+    if (site != Py_None && (r->site = site_label(self, site)) == NULL)
+        goto error;
+    Py_ssize_t room = (begin_seq != NULL) + (fields == Py_None ? 0 : PyDict_GET_SIZE(fields));
+    if (record_reserve(r, room) < 0)
+        goto error;
+    if (begin_seq != NULL) {
+        /* {"begin_seq": b, **fields}: a begin_seq among the fields wins. */
+        PyObject *given = fields == Py_None ? NULL
+                                            : PyDict_GetItemWithError(fields, str_begin_seq);
+        if (given == NULL && PyErr_Occurred())
+            goto error;
+        PyObject *value = given != NULL ? given : begin_seq;
+        if (value != Py_None) {
+            Field *f = &r->slot[0];
+            if (value_from(value, &f->value) < 0)
+                goto error;
+            f->key = Py_NewRef(str_begin_seq);
+            r->nfields = 1;
+        }
+    }
+    if (fields == Py_None)
+        return 0;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    /* A repr run by value_from may change the dict: PyDict_Next stays safe,
+     * and never more than `room` fields are kept. */
+    while (r->nfields < room && PyDict_Next(fields, &pos, &key, &value)) {
+        if (value == Py_None)
+            continue;
+        Py_INCREF(key);
+        Py_INCREF(value);
+        int skip = begin_seq != NULL && PyUnicode_Check(key) &&
+                   PyUnicode_Compare(key, str_begin_seq) == 0;
+        Field *f = field_at(r, r->nfields);
+        PyObject *text = NULL;
+        int rc = 0;
+        if (!skip) {
+            text = PyUnicode_Check(key) ? exact_str(key) : PyObject_Str(key);
+            rc = text == NULL || value_from(value, &f->value) < 0 ? -1 : 0;
+        }
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (rc < 0) {
+            Py_XDECREF(text);
+            goto error;
+        }
+        if (!skip) {
+            f->key = text;
+            r->nfields++;
+        }
+    }
+    return 0;
+error:
+    record_release(r);
+    return -1;
+}
+
+/* Store a filled record as the next event (takes ownership of *r).  Returns
+ * its seq (>= 0), -1 when it was not kept (closed, no room in time, no
+ * memory), -2 with an exception set.  *ts_out gets the record's ts. */
 static long long
-capture(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site,
+store(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
+{
+    if (self->count >= self->max_pending) {
+        int room = wait_for_room(self);
+        if (room <= 0) {
+            self->dropped++;
+            record_release(r);
+            return room < 0 ? -2 : -1;
+        }
+    }
+    if (!self->open) {
+        record_release(r);
+        return -1;
+    }
+    if (ring_grow(self) < 0) {
+        self->dropped++;
+        record_release(r);
+        return -1;
+    }
+    /* GIL rule: from taking the seq to storing the record no Python code
+     * runs and the GIL is never let go, so no other thread and no signal
+     * handler can come in between: records enter the ring in seq order. */
+    r->seq = self->next_seq++;
+    r->ts = *ts_out = monotonic_ns();
+    r->thread_id = ident;
+    self->ring[(self->head + self->count) & (self->capacity - 1)] = *r;
+    self->count++;
+    return r->seq;
+}
+
+/* A conversion failed: an ordinary error only costs the event (counted as
+ * dropped; the program must not fail for our sake), a KeyboardInterrupt
+ * goes on to the program. */
+static long long
+capture_failed(SinkObject *self)
+{
+    if (!clear_ordinary_error())
+        return -2;
+    self->dropped++;
+    return -1;
+}
+
+/* Capture one event.  Returns its seq (>= 0), -1 when it was not kept,
+ * -2 with an exception set.  `thread` is borrowed; *ts_out gets the ts. */
+static long long
+capture(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site, PyObject *begin_seq,
         PyObject *fields, PyObject *thread, unsigned long ident, long long *ts_out)
 {
     if (!self->open)
@@ -276,31 +667,11 @@ capture(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site,
                      Py_TYPE(fields)->tp_name);
         return -2;
     }
-    if (self->count >= self->max_pending) {
-        int room = wait_for_room(self);
-        if (room <= 0) {
-            self->dropped++;
-            return room < 0 ? -2 : -1;
-        }
-    }
-    if (!self->open)
-        return -1;
-    /* From here to the end no Python code runs (see the top of the file). */
-    if (ring_grow(self) < 0) {
-        self->dropped++;
-        return -1;
-    }
-    Record *r = &self->ring[(self->head + self->count) & (self->capacity - 1)];
-    r->seq = self->next_seq++;
-    r->ts = *ts_out = monotonic_ns();
-    r->thread_id = ident;
-    r->event = Py_NewRef(event);
-    r->thread = Py_NewRef(thread);
-    r->obj = Py_NewRef(obj);
-    r->site = Py_NewRef(site);
-    r->fields = Py_NewRef(fields);
-    self->count++;
-    return r->seq;
+    Record r;
+    memset(&r, 0, sizeof r);
+    if (record_fill(self, &r, event, thread, obj, site, begin_seq, fields) < 0)
+        return capture_failed(self);
+    return store(self, &r, ident, ts_out);
 }
 
 static PyObject *
@@ -313,8 +684,8 @@ seq_result(long long seq)
  * reference to its name. */
 static long long
 capture_here(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site,
-             PyObject *fields, PyObject **name_out, unsigned long *ident_out,
-             long long *ts_out)
+             PyObject *begin_seq, PyObject *fields, PyObject **name_out,
+             unsigned long *ident_out, long long *ts_out)
 {
     if (!self->open)
         return -1;
@@ -323,7 +694,7 @@ capture_here(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site,
     PyObject *name = thread_name(ident);
     if (name == NULL)
         return -2;
-    long long seq = capture(self, event, obj, site, fields, name, ident, ts_out);
+    long long seq = capture(self, event, obj, site, begin_seq, fields, name, ident, ts_out);
     if (name_out != NULL && seq >= 0) {
         *name_out = name;
         *ident_out = ident;
@@ -383,7 +754,7 @@ Sink_emit(SinkObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     long long ts;
     if (parse_args("emit", args, nargs, kwnames, EMIT_ARGS, 3, 4, a) < 0)
         return NULL;
-    return seq_result(capture_here(self, a[0], a[1], a[2], a[3], NULL, NULL, &ts));
+    return seq_result(capture_here(self, a[0], a[1], a[2], NULL, a[3], NULL, NULL, &ts));
 }
 
 static PyObject *
@@ -396,7 +767,7 @@ Sink_emit_as(SinkObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject
     unsigned long ident = PyLong_AsUnsignedLong(a[5]);
     if (ident == (unsigned long)-1 && PyErr_Occurred())
         return NULL;
-    return seq_result(capture(self, a[0], a[1], a[2], a[3], a[4], ident, &ts));
+    return seq_result(capture(self, a[0], a[1], a[2], NULL, a[3], a[4], ident, &ts));
 }
 
 static PyObject *
@@ -408,7 +779,7 @@ Sink_begin(SinkObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *
     long long ts = 0;
     if (parse_args("begin", args, nargs, kwnames, EMIT_ARGS, 3, 4, a) < 0)
         return NULL;
-    long long seq = capture_here(self, a[0], a[1], a[2], a[3], &name, &ident, &ts);
+    long long seq = capture_here(self, a[0], a[1], a[2], NULL, a[3], &name, &ident, &ts);
     if (seq < 0)
         return seq_result(seq);
     /* The event is kept whatever happens below: a begin missing from
@@ -444,20 +815,7 @@ Sink_end(SinkObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     }
     else if (PyErr_Occurred())
         return NULL;
-    if (!self->open)
-        return PyLong_FromLong(-1);
-    /* {"begin_seq": begin_seq, **fields} */
-    PyObject *line = PyDict_New();
-    if (line == NULL || PyDict_SetItem(line, str_begin_seq, begin_seq) < 0 ||
-        (fields != Py_None && PyDict_Update(line, fields) < 0)) {
-        Py_XDECREF(line);
-        PyErr_Clear();
-        self->dropped++;
-        return PyLong_FromLong(-1);
-    }
-    long long seq = capture_here(self, a[1], a[2], a[3], line, NULL, NULL, &ts);
-    Py_DECREF(line);
-    return seq_result(seq);
+    return seq_result(capture_here(self, a[1], a[2], a[3], begin_seq, fields, NULL, NULL, &ts));
 }
 
 static PyObject *
@@ -489,9 +847,16 @@ Sink_wait(SinkObject *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
-/* ---- drain: records to JSON lines ------------------------------------------ */
+/* ---- drain: records to JSON lines, off the GIL ------------------------------ */
 
-/* A growable byte buffer. */
+/* GIL rule: everything from here to encode_batch runs WITHOUT the GIL.  It
+ * touches only the batch (detached from the ring, owned by the draining
+ * thread) and reads str and bytes objects the batch holds strong references
+ * to, through macros that read their immutable contents (no Python API
+ * call, no reference count touched).  Memory comes from the raw allocator,
+ * the one that needs no GIL; errors are return codes, never exceptions. */
+
+/* A growable byte buffer (PyMem_Raw*). */
 typedef struct {
     char *data;
     Py_ssize_t len;
@@ -503,16 +868,12 @@ buf_reserve(Buf *b, Py_ssize_t extra)
 {
     if (b->cap - b->len >= extra)
         return 0;
-    if (extra > PY_SSIZE_T_MAX / 2 - b->len) {
-        PyErr_NoMemory();
+    if (extra > PY_SSIZE_T_MAX / 2 - b->len)
         return -1;
-    }
     Py_ssize_t cap = Py_MAX(b->cap * 2, b->len + extra);
-    char *data = PyMem_Realloc(b->data, (size_t)cap);
-    if (data == NULL) {
-        PyErr_NoMemory();
+    char *data = PyMem_RawRealloc(b->data, (size_t)cap);
+    if (data == NULL)
         return -1;
-    }
     b->data = data;
     b->cap = cap;
     return 0;
@@ -554,22 +915,15 @@ put_int(Buf *b, long long x)
 
 /* A str as a JSON string, escaped as orjson does: \" \\ \b \f \n \r \t,
  * other control characters as \u00XX, the rest as UTF-8.  A lone surrogate,
- * which UTF-8 cannot hold, is written as its \uXXXX escape. */
+ * which UTF-8 cannot hold, is written as its \uXXXX escape.  `s` is an exact
+ * str, ready (see exact_str), read through its canonical representation. */
 static int
 put_str(Buf *b, PyObject *s)
 {
     static const char hex[] = "0123456789abcdef";
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(s) < 0)
-        return -1;
-#endif
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
     /* No code point takes more than 6 bytes: reserve once, then write. */
-    if (n > (PY_SSIZE_T_MAX / 2 - 2) / 6) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    if (buf_reserve(b, 6 * n + 2) < 0)
+    if (n > (PY_SSIZE_T_MAX / 2 - 2) / 6 || buf_reserve(b, 6 * n + 2) < 0)
         return -1;
     int kind = PyUnicode_KIND(s);
     const void *data = PyUnicode_DATA(s);
@@ -624,155 +978,68 @@ put_str(Buf *b, PyObject *s)
     return 0;
 }
 
-/* Anything but the scalars: orjson.dumps(v, default=repr) as the pure
- * sink's renderer would, else repr(v) as a string, else null. */
 static int
-put_other(Buf *b, PyObject *v)
+put_value(Buf *b, const Value *v)
 {
-    if (orjson_dumps == NULL) {
-        PyObject *orjson = PyImport_ImportModule("orjson");
-        if (orjson != NULL) {
-            orjson_dumps = PyObject_GetAttrString(orjson, "dumps");
-            Py_DECREF(orjson);
-        }
-        PyErr_Clear();
-    }
-    if (orjson_dumps != NULL) {
-        PyObject *args[2] = {v, builtin_repr};
-        PyObject *json = PyObject_Vectorcall(orjson_dumps, args, 1, default_kwnames);
-        if (json != NULL && PyBytes_Check(json)) {
-            int rc = buf_put(b, PyBytes_AS_STRING(json), PyBytes_GET_SIZE(json));
-            Py_DECREF(json);
-            return rc;
-        }
-        Py_XDECREF(json);
-        PyErr_Clear();
-    }
-    PyObject *text = PyObject_Repr(v);
-    if (text != NULL) {
-        int rc = put_str(b, text);
-        Py_DECREF(text);
-        return rc;
-    }
-    PyErr_Clear();
-    return PUT_LITERAL(b, "null");
-}
-
-/* One value: the JSON scalars written here, the rest through put_other. */
-static int
-put_value(Buf *b, PyObject *v)
-{
-    if (v == Py_None)
-        return PUT_LITERAL(b, "null");
-    if (v == Py_True)
+    switch (v->kind) {
+    case V_TRUE:
         return PUT_LITERAL(b, "true");
-    if (v == Py_False)
+    case V_FALSE:
         return PUT_LITERAL(b, "false");
-    if (PyUnicode_Check(v))
-        return put_str(b, v);
-    if (PyLong_CheckExact(v)) {
-        int overflow;
-        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-        if (x == -1 && PyErr_Occurred())
-            return -1;
-        if (overflow) {  /* a big int: its decimal digits (int's own str) */
-            PyObject *digits = PyObject_Str(v);
-            if (digits == NULL) {  /* past sys.set_int_max_str_digits */
-                PyErr_Clear();
-                return put_other(b, v);
-            }
-            Py_ssize_t n;
-            const char *s = PyUnicode_AsUTF8AndSize(digits, &n);
-            int rc = s == NULL ? -1 : buf_put(b, s, n);
-            Py_DECREF(digits);
-            return rc;
-        }
-        return put_int(b, x);
+    case V_INT:
+        return put_int(b, v->u.i);
+    case V_FLOAT0:
+        if (v->u.d == 0 && signbit(v->u.d))
+            return PUT_LITERAL(b, "-0.0");
+        return put_int(b, (long long)v->u.d) < 0 ? -1 : PUT_LITERAL(b, ".0");
+    case V_STR:
+        return put_str(b, v->u.o);
+    case V_ASCII:
+        return buf_put(b, (const char *)PyUnicode_DATA(v->u.o), PyUnicode_GET_LENGTH(v->u.o));
+    case V_JSON:
+        return buf_put(b, PyBytes_AS_STRING(v->u.o), PyBytes_GET_SIZE(v->u.o));
+    default:  /* V_ABSENT, V_NULL */
+        return PUT_LITERAL(b, "null");
     }
-    if (PyFloat_CheckExact(v)) {
-        double x = PyFloat_AS_DOUBLE(v);
-        if (!isfinite(x))
-            return PUT_LITERAL(b, "null");
-        char *s = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-        if (s == NULL)
-            return -1;
-        int rc = buf_put(b, s, (Py_ssize_t)strlen(s));
-        PyMem_Free(s);
-        return rc;
-    }
-    return put_other(b, v);
 }
 
-/* The trace's name for a site: site_name_of(site), once per distinct site.
- * New reference, or NULL with an exception. */
-static PyObject *
-site_label(SinkObject *self, PyObject *site, PyObject *site_name_of)
-{
-    PyObject *name = PyDict_GetItemWithError(self->site_names, site);
-    if (name != NULL)
-        return Py_NewRef(name);
-    int cacheable = 1;
-    if (PyErr_Occurred()) {
-        if (!PyErr_ExceptionMatches(PyExc_TypeError))
-            return NULL;
-        PyErr_Clear();  /* unhashable: name it every time */
-        cacheable = 0;
-    }
-    name = PyObject_CallOneArg(site_name_of, site);
-    if (name == NULL || !cacheable)
-        return name;
-    if (PyDict_GET_SIZE(self->site_names) >= RING_KEEP)  /* keep the cache bounded */
-        PyDict_Clear(self->site_names);
-    if (PyDict_SetItem(self->site_names, site, name) < 0)
-        Py_CLEAR(name);
-    return name;
-}
-
-/* One record as one line, in the pure sink's key order. */
+/* One record as one line, in the pure sink's key order; *last_ts is the
+ * largest ts written so far. */
 static int
-put_record(SinkObject *self, Buf *b, const Record *r, PyObject *site_name_of)
+put_record(Buf *b, Record *r, long long *last_ts)
 {
-    long long ts = Py_MAX(r->ts, self->last_ts);
-    self->last_ts = ts;
-    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, r->event) < 0 ||
+    long long ts = Py_MAX(r->ts, *last_ts);
+    *last_ts = ts;
+    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, &r->event) < 0 ||
         PUT_LITERAL(b, ",\"ts\":") < 0 || put_int(b, ts) < 0 ||
         PUT_LITERAL(b, ",\"seq\":") < 0 || put_int(b, r->seq) < 0 ||
-        PUT_LITERAL(b, ",\"thread\":") < 0 || put_value(b, r->thread) < 0 ||
+        PUT_LITERAL(b, ",\"thread\":") < 0 || put_value(b, &r->thread) < 0 ||
         PUT_LITERAL(b, ",\"thread_id\":") < 0 || put_uint(b, r->thread_id, 0) < 0)
         return -1;
-    if (r->obj != Py_None && (PUT_LITERAL(b, ",\"obj\":") < 0 || put_value(b, r->obj) < 0))
+    if (r->obj.kind != V_ABSENT &&
+        (PUT_LITERAL(b, ",\"obj\":") < 0 || put_value(b, &r->obj) < 0))
         return -1;
-    if (r->site != Py_None) {
-        PyObject *name = site_label(self, r->site, site_name_of);
-        if (name == NULL)
+    if (r->site != NULL && (PUT_LITERAL(b, ",\"site\":") < 0 || put_str(b, r->site) < 0))
+        return -1;
+    for (Py_ssize_t i = 0; i < r->nfields; i++) {
+        Field *f = field_at(r, i);
+        if (PUT_LITERAL(b, ",") < 0 || put_str(b, f->key) < 0 || PUT_LITERAL(b, ":") < 0 ||
+            put_value(b, &f->value) < 0)
             return -1;
-        int rc = PUT_LITERAL(b, ",\"site\":") < 0 ? -1 : put_value(b, name);
-        Py_DECREF(name);
-        if (rc < 0)
-            return -1;
-    }
-    if (PyDict_Check(r->fields)) {
-        Py_ssize_t pos = 0;
-        PyObject *key, *value;
-        while (PyDict_Next(r->fields, &pos, &key, &value)) {
-            if (value == Py_None)
-                continue;
-            /* Encoding value may run Python code: hold both meanwhile. */
-            Py_INCREF(key);
-            Py_INCREF(value);
-            PyObject *text = PyUnicode_Check(key) ? Py_NewRef(key) : PyObject_Str(key);
-            int rc = text == NULL || PUT_LITERAL(b, ",") < 0 || put_str(b, text) < 0 ||
-                             PUT_LITERAL(b, ":") < 0 || put_value(b, value) < 0
-                         ? -1
-                         : 0;
-            Py_XDECREF(text);
-            Py_DECREF(key);
-            Py_DECREF(value);
-            if (rc < 0)
-                return -1;
-        }
     }
     return PUT_LITERAL(b, "}\n");
+}
+
+/* The whole batch, without the GIL: 0, or -1 when memory ran out. */
+static int
+encode_batch(Buf *b, Record *batch, Py_ssize_t n, long long *last_ts)
+{
+    if (buf_reserve(b, Py_MIN(n, 8192) * 128) < 0)
+        return -1;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (put_record(b, &batch[i], last_ts) < 0)
+            return -1;
+    return 0;
 }
 
 static PyObject *
@@ -786,14 +1053,22 @@ Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
                                      &final))
         return NULL;
     /* `final` changes nothing here: records are in seq order already, with
-     * no gap to hold back. */
+     * no gap to hold back.  `site_name` neither: sites were named at
+     * capture, by the namer set_site_name() handed over (capture gives it
+     * site.site_name, which is what the recorder passes here too). */
     Py_ssize_t n = Py_MIN(self->count, limit);
     if (n <= 0)
         return PyBytes_FromStringAndSize(NULL, 0);
-    /* Take the batch out of the ring before any Python code runs: encoding
-     * calls site_name, orjson and repr, during which other threads emit,
-     * and the ring may grow and move. */
-    Record *batch = PyMem_Malloc((size_t)n * sizeof(Record));
+    pid_t pid = getpid();
+    if (self->draining == pid) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "another thread is draining this sink: drains must not overlap, "
+                        "or their lines would leave seq order");
+        return NULL;
+    }
+    /* Take the batch out of the ring while the GIL is held: once it is let
+     * go, other threads emit, and the ring may grow and move. */
+    Record *batch = PyMem_New(Record, (size_t)n);
     if (batch == NULL)
         return PyErr_NoMemory();
     ring_take(self, batch, n);
@@ -802,20 +1077,25 @@ Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
         self->ring = NULL;
         self->capacity = self->head = 0;
     }
-    if (site_name_of != self->site_name_of) {
-        Py_XSETREF(self->site_name_of, Py_NewRef(site_name_of));
-        PyDict_Clear(self->site_names);
-    }
     Buf b = {NULL, 0, 0};
-    Py_ssize_t done = 0;
-    if (buf_reserve(&b, Py_MIN(n, 8192) * 128) == 0) {
-        while (done < n && put_record(self, &b, &batch[done], site_name_of) == 0)
-            done++;
+    long long last_ts = self->last_ts;
+    int rc;
+    self->draining = pid;
+    Py_BEGIN_ALLOW_THREADS
+    rc = encode_batch(&b, batch, n, &last_ts);
+    Py_END_ALLOW_THREADS
+    self->draining = 0;
+    PyObject *lines = NULL;
+    if (rc == 0) {
+        self->last_ts = last_ts;
+        lines = PyBytes_FromStringAndSize(b.data, b.len);
     }
-    PyObject *lines = done == n ? PyBytes_FromStringAndSize(b.data, b.len) : NULL;
-    PyMem_Free(b.data);
+    else
+        PyErr_NoMemory();
+    PyMem_RawFree(b.data);
     if (lines == NULL)  /* the exception goes up; the batch is gone: say so */
         self->dropped += n;
+    /* Back under the GIL: let the batch's references go, all at once. */
     for (Py_ssize_t i = 0; i < n; i++)
         record_release(&batch[i]);
     PyMem_Free(batch);
@@ -857,14 +1137,7 @@ Sink_init(SinkObject *self, PyObject *args, PyObject *kwds)
 static int
 Sink_traverse(SinkObject *self, visitproc visit, void *arg)
 {
-    for (Py_ssize_t i = 0; i < self->count; i++) {
-        Record *r = &self->ring[(self->head + i) & (self->capacity - 1)];
-        Py_VISIT(r->event);
-        Py_VISIT(r->thread);
-        Py_VISIT(r->obj);
-        Py_VISIT(r->site);
-        Py_VISIT(r->fields);
-    }
+    /* The ring holds only str and bytes (see Value): nothing to visit. */
     Py_VISIT(self->blocked);
     Py_VISIT(self->site_names);
     Py_VISIT(self->site_name_of);
@@ -1020,10 +1293,26 @@ csink_set_internal(PyObject *Py_UNUSED(module), PyObject *files)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+csink_set_site_name(PyObject *Py_UNUSED(module), PyObject *namer)
+{
+    if (namer != Py_None && !PyCallable_Check(namer)) {
+        PyErr_Format(PyExc_TypeError, "set_site_name() wants a callable or None, not %.100s",
+                     Py_TYPE(namer)->tp_name);
+        return NULL;
+    }
+    Py_XSETREF(site_namer, namer == Py_None ? NULL : Py_NewRef(namer));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef csink_functions[] = {
     {"caller_site", (PyCFunction)(void (*)(void))csink_caller_site, METH_FASTCALL,
      "caller_site(depth=2) -> (filename, lineno) or None\n\n"
      "The first frame at or above `depth` that is the program's own code."},
+    {"set_site_name", (PyCFunction)csink_set_site_name, METH_O,
+     "set_site_name(namer)\n\n"
+     "How sinks label a call site, asked once per distinct site when an event is "
+     "captured (None: \"file.py:LINE\" for a (filename, line) pair, str() otherwise)."},
     {"set_internal", (PyCFunction)csink_set_internal, METH_O,
      "set_internal(files)\n\n"
      "The set of files whose frames are never a call site (site._internal), read live."},
@@ -1068,6 +1357,15 @@ PyInit__csink(void)
         PyErr_SetString(PyExc_ImportError, "threading._active is not a dict");
         goto error;
     }
+    /* orjson renders values that are not JSON scalars; without it they are
+     * written as their repr. */
+    PyObject *orjson = PyImport_ImportModule("orjson");
+    if (orjson != NULL) {
+        orjson_dumps = PyObject_GetAttrString(orjson, "dumps");
+        Py_DECREF(orjson);
+    }
+    if (orjson_dumps == NULL)
+        PyErr_Clear();
     PyObject *patience = PyFloat_FromDouble(5.0);
     int added = patience != NULL &&
                 PyModule_AddObjectRef(module, "ROOM_PATIENCE_S", patience) == 0 &&
