@@ -31,8 +31,10 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -608,6 +610,27 @@ error:
     return -1;
 }
 
+/* Store a filled record as the next event, taking over its references (*r
+ * is left empty); the caller made sure of room (ring_grow).  Returns the
+ * seq; *ts_out (if given) gets the ts.
+ *
+ * GIL rule: from taking the seq to storing the record no Python code runs
+ * and the GIL is never let go, so no other thread and no signal handler can
+ * come in between: records enter the ring in seq order. */
+static long long
+store_now(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
+{
+    long long seq = r->seq = self->next_seq++;
+    r->ts = monotonic_ns();
+    if (ts_out != NULL)
+        *ts_out = r->ts;
+    r->thread_id = ident;
+    self->ring[(self->head + self->count) & (self->capacity - 1)] = *r;
+    self->count++;
+    memset(r, 0, sizeof *r);
+    return seq;
+}
+
 /* Store a filled record as the next event (takes ownership of *r).  Returns
  * its seq (>= 0), -1 when it was not kept (closed, no room in time, no
  * memory), -2 with an exception set.  *ts_out gets the record's ts. */
@@ -631,15 +654,7 @@ store(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
         record_release(r);
         return -1;
     }
-    /* GIL rule: from taking the seq to storing the record no Python code
-     * runs and the GIL is never let go, so no other thread and no signal
-     * handler can come in between: records enter the ring in seq order. */
-    r->seq = self->next_seq++;
-    r->ts = *ts_out = monotonic_ns();
-    r->thread_id = ident;
-    self->ring[(self->head + self->count) & (self->capacity - 1)] = *r;
-    self->count++;
-    return r->seq;
+    return store_now(self, r, ident, ts_out);
 }
 
 /* A conversion failed: an ordinary error only costs the event (counted as
@@ -1102,6 +1117,438 @@ Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
     return lines;
 }
 
+/* ---- tracer.List's commonest operations, whole in C ------------------------- */
+
+/* list_append and list_pop do what List.append and List.pop do while
+ * recording (tracer/primitives/lists.py, the reference), in one call: take
+ * the list's own _lock, change the list and its item numbers, capture the
+ * line, let the lock go.  They answer NotImplemented, having changed
+ * nothing, whenever the case is not the simple one (the lock is busy, the
+ * numbering belongs to another recording, a value that is not a str, int,
+ * float, bytes, bool or None, an index out of range, a full ring...), and
+ * List runs its Python code instead: one behaviour, one set of lines.
+ *
+ * GIL rule: from the lock's acquire(False) to its release() no Python code
+ * runs and the GIL is never let go (acquire(False) of a _thread.RLock
+ * never waits, repr of those exact types is C), so the steps are atomic
+ * for every other thread, as the seq-to-store steps of any capture are. */
+
+static PyFrameObject *find_frame(Py_ssize_t depth);
+
+static PyObject *rlock_type;       /* _thread.RLock */
+static PyObject *str_acquire, *str_release, *str_lock_attr, *str_ids, *str_last_id,
+    *str_generation, *str_item, *str_index, *str_depth, *str_value;
+static PyObject *str_list_append, *str_list_pop;  /* schema.LIST_APPEND, schema.LIST_POP */
+
+/* short_repr(v) for an exact str, int, float, bytes, bool or None: repr, cut
+ * to VALUE_REPR_LIMIT as text[:77] + "...".  New reference; NULL with no
+ * exception for any other value (or a repr that failed: the Python path
+ * writes its placeholder); NULL with an exception only for MemoryError or
+ * a KeyboardInterrupt. */
+#define VALUE_REPR_LIMIT 80
+static PyObject *
+simple_repr(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (!(t == &PyLong_Type || t == &PyUnicode_Type || t == &PyFloat_Type ||
+          t == &PyBytes_Type || t == &PyBool_Type || v == Py_None))
+        return NULL;
+    PyObject *text = PyObject_Repr(v);
+    if (text == NULL) {  /* e.g. past sys.set_int_max_str_digits */
+        clear_ordinary_error();
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GetLength(text);
+    if (n > VALUE_REPR_LIMIT) {
+        PyObject *head = PyUnicode_Substring(text, 0, VALUE_REPR_LIMIT - 3);
+        Py_SETREF(text, NULL);
+        if (head == NULL)
+            return NULL;
+        PyObject *dots = PyUnicode_FromString("...");
+        text = dots == NULL ? NULL : PyUnicode_Concat(head, dots);
+        Py_DECREF(head);
+        Py_XDECREF(dots);
+        if (text == NULL)
+            clear_ordinary_error();
+    }
+    return text;
+}
+
+/* The pending exception as one object (NULL for none), and back. */
+static PyObject *
+raised_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+static void
+restore_exception(PyObject *exc)
+{
+    if (exc == NULL)
+        return;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
+/* Site labels by (code object, instruction): a direct-mapped cache that
+ * spares the fast paths the line-number lookup, the site tuple and the
+ * namer.  Each entry holds its code object, so an address is never reused
+ * while it is cached; the whole cache is emptied when the namer changes. */
+#define LABEL_CACHE 4096
+typedef struct {
+    PyObject *code;
+    int lasti;
+    PyObject *label;
+} LabelEntry;
+static LabelEntry label_cache[LABEL_CACHE];
+static PyObject *label_cache_namer;  /* the namer the cache's labels came from */
+
+static void
+label_cache_clear(void)
+{
+    for (Py_ssize_t i = 0; i < LABEL_CACHE; i++) {
+        Py_CLEAR(label_cache[i].code);
+        Py_CLEAR(label_cache[i].label);
+    }
+}
+
+/* The label of caller_site(depth), as site_label names it: a new reference
+ * to a str, Py_None for no site, NULL with an exception.  May run Python
+ * code (the namer, on a miss; a code object let go from the cache). */
+static PyObject *
+caller_label(SinkObject *self, Py_ssize_t depth)
+{
+    PyFrameObject *frame = find_frame(depth);
+    if (frame == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    int lasti = PyFrame_GetLasti(frame);
+    if (label_cache_namer != site_namer) {
+        label_cache_clear();
+        Py_XSETREF(label_cache_namer, Py_XNewRef(site_namer));
+    }
+    LabelEntry *e =
+        &label_cache[(((uintptr_t)code >> 4) * 31u + (unsigned)lasti) & (LABEL_CACHE - 1)];
+    if (e->code == (PyObject *)code && e->lasti == lasti) {
+        Py_DECREF(code);
+        Py_DECREF(frame);
+        return Py_NewRef(e->label);
+    }
+    PyObject *site = Py_BuildValue("(Oi)", code->co_filename, PyFrame_GetLineNumber(frame));
+    Py_DECREF(frame);
+    PyObject *label = site == NULL ? NULL : site_label(self, site);
+    Py_XDECREF(site);
+    if (label == NULL || label_cache_namer != site_namer) {  /* the namer changed meanwhile */
+        Py_DECREF(code);
+        return label;
+    }
+    PyObject *old_code = e->code, *old_label = e->label;
+    e->code = (PyObject *)code;  /* the reference goes to the cache */
+    e->lasti = lasti;
+    e->label = Py_NewRef(label);
+    Py_XDECREF(old_code);
+    Py_XDECREF(old_label);
+    return label;
+}
+
+/* What both operations gather before they touch the list. */
+typedef struct {
+    PyObject *dict;   /* the list's instance dict (new reference) */
+    PyObject *lock;   /* its _lock (borrowed from dict) */
+    Record r;         /* the line, its event, thread, obj and site filled */
+    unsigned long ident;
+} ListCall;
+
+static void
+listcall_release(ListCall *c)
+{
+    record_release(&c->r);
+    Py_CLEAR(c->dict);
+}
+
+/* Prepare a call on `lst`: 1 ready, 0 declined, -1 with an exception.
+ * Runs Python code only where a capture may (a thread threading does not
+ * know, a site namer on a cache miss), before any lock is taken. */
+static int
+listcall_prepare(SinkObject *self, ListCall *c, PyObject *lst, PyObject *event)
+{
+    memset(c, 0, sizeof *c);
+    if (!self->open || !PyList_Check(lst) || self->count >= self->max_pending)
+        return 0;
+    c->dict = PyObject_GenericGetDict(lst, NULL);
+    if (c->dict == NULL)
+        return clear_ordinary_error() ? 0 : -1;
+    PyObject *name = PyDict_GetItemWithError(c->dict, str_name);
+    c->lock = PyDict_GetItemWithError(c->dict, str_lock_attr);
+    if (name == NULL || !PyUnicode_Check(name) || c->lock == NULL ||
+        Py_TYPE(c->lock) != (PyTypeObject *)rlock_type) {
+        listcall_release(c);
+        return PyErr_Occurred() && !clear_ordinary_error() ? -1 : 0;
+    }
+    /* The Python path asks caller_site() from List.append: the same depth. */
+    PyObject *label = caller_label(self, 2);
+    if (label == NULL) {
+        listcall_release(c);
+        return clear_ordinary_error() ? 0 : -1;
+    }
+    c->ident = PyThread_get_thread_ident();
+    PyObject *thread = thread_name(c->ident);
+    int rc = thread == NULL
+                 ? -1
+                 : record_fill(self, &c->r, event, thread, name, Py_None, NULL, Py_None);
+    Py_XDECREF(thread);
+    if (rc < 0) {
+        Py_DECREF(label);
+        Py_CLEAR(c->dict);  /* record_fill released the record */
+        return clear_ordinary_error() ? 0 : -1;
+    }
+    if (label != Py_None)
+        c->r.site = label;  /* the reference goes to the record */
+    else
+        Py_DECREF(label);
+    return 1;
+}
+
+/* acquire(False) on the list's RLock: 1 taken, 0 busy, -1 error. */
+static int
+listcall_lock(ListCall *c)
+{
+    PyObject *args[2] = {c->lock, Py_False};
+    PyObject *got = PyObject_VectorcallMethod(str_acquire, args,
+                                              2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (got == NULL)
+        return -1;
+    int taken = got == Py_True;
+    Py_DECREF(got);
+    return taken;
+}
+
+/* release() on it, keeping any exception already raised.  0, or -1 with
+ * an exception. */
+static int
+listcall_unlock(ListCall *c)
+{
+    PyObject *pending = raised_exception();
+    PyObject *args[1] = {c->lock};
+    PyObject *done = PyObject_VectorcallMethod(str_release, args,
+                                               1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_XDECREF(done);
+    if (pending != NULL) {
+        PyErr_Clear();
+        restore_exception(pending);
+        return -1;
+    }
+    return done == NULL ? -1 : 0;
+}
+
+/* Under the lock: the item numbers (_ids) and _last_id, when they belong
+ * to this recording and look as List keeps them.  1, or 0 (decline). */
+static int
+listcall_ids(ListCall *c, PyObject *generation, PyObject **ids, long long *last_id)
+{
+    PyObject *gen = PyDict_GetItemWithError(c->dict, str_generation);
+    PyObject *list = PyDict_GetItemWithError(c->dict, str_ids);
+    PyObject *last = PyDict_GetItemWithError(c->dict, str_last_id);
+    if (gen == NULL || list == NULL || last == NULL || !PyLong_CheckExact(gen) ||
+        !PyLong_CheckExact(generation) || !PyList_CheckExact(list) || !PyLong_CheckExact(last)) {
+        PyErr_Clear();
+        return 0;
+    }
+    int overflow;
+    long long g = PyLong_AsLongLongAndOverflow(gen, &overflow);
+    if (overflow || g != PyLong_AsLongLongAndOverflow(generation, &overflow) || overflow)
+        return 0;
+    *last_id = PyLong_AsLongLongAndOverflow(last, &overflow);
+    if (overflow || *last_id < 0 || *last_id == LLONG_MAX) {
+        PyErr_Clear();
+        return 0;
+    }
+    *ids = list;
+    return 1;
+}
+
+/* The line's fields: item, index, depth, value (text: a new reference,
+ * taken over).  The record has room: record_fill reserved none past the
+ * slots. */
+static void
+listcall_fields(ListCall *c, long long item, Py_ssize_t index, Py_ssize_t depth,
+                PyObject *text)
+{
+    Field *f = c->r.slot;
+    f[0].key = Py_NewRef(str_item);
+    f[0].value.kind = V_INT;
+    f[0].value.u.i = item;
+    f[1].key = Py_NewRef(str_index);
+    f[1].value.kind = V_INT;
+    f[1].value.u.i = index;
+    f[2].key = Py_NewRef(str_depth);
+    f[2].value.kind = V_INT;
+    f[2].value.u.i = depth;
+    f[3].key = Py_NewRef(str_value);
+    f[3].value.kind = V_STR;
+    f[3].value.u.o = text;
+    c->r.nfields = 4;
+}
+
+static PyObject *
+Sink_list_append(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "list_append() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *lst = args[0], *value = args[1];
+    PyObject *text = simple_repr(value);
+    if (text == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_NotImplemented);
+    /* A new str of ours: exact and ready, as a record wants it. */
+    ListCall c;
+    int ready = listcall_prepare(self, &c, lst, str_list_append);
+    if (ready <= 0) {
+        Py_DECREF(text);
+        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    int locked = listcall_lock(&c);
+    if (locked <= 0) {
+        Py_DECREF(text);
+        listcall_release(&c);
+        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    PyObject *result = Py_NotImplemented;
+    PyObject *ids, *item_obj = NULL;
+    long long last_id;
+    if (!listcall_ids(&c, args[2], &ids, &last_id) || !self->open ||
+        self->count >= self->max_pending || ring_grow(self) < 0)
+        goto done;
+    /* Everything that can fail before the list changes. */
+    if ((item_obj = PyLong_FromLongLong(last_id + 1)) == NULL) {
+        result = NULL;
+        goto done;
+    }
+    if (PyList_Append(lst, value) < 0) {
+        result = NULL;
+        goto done;
+    }
+    if (PyList_Append(ids, item_obj) < 0) {  /* undo, so the two stay parallel */
+        Py_ssize_t n = PyList_GET_SIZE(lst);
+        PyObject *error = raised_exception();
+        (void)PyList_SetSlice(lst, n - 1, n, NULL);
+        PyErr_Clear();
+        restore_exception(error);
+        result = NULL;
+        goto done;
+    }
+    /* The key is there: replacing its value allocates nothing. */
+    if (PyDict_SetItem(c.dict, str_last_id, item_obj) < 0) {
+        result = NULL;
+        goto done;
+    }
+    Py_ssize_t depth = PyList_GET_SIZE(ids);
+    listcall_fields(&c, last_id + 1, depth - 1, depth, text);
+    text = NULL;
+    store_now(self, &c.r, c.ident, NULL);
+    result = Py_None;
+done:
+    Py_XDECREF(item_obj);
+    Py_XDECREF(text);
+    if (listcall_unlock(&c) < 0)
+        result = NULL;
+    listcall_release(&c);
+    return Py_XNewRef(result);
+}
+
+static PyObject *
+Sink_list_pop(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "list_pop() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *lst = args[0], *index = args[1];
+    if (!PyLong_CheckExact(index))
+        return Py_NewRef(Py_NotImplemented);
+    Py_ssize_t i = PyLong_AsSsize_t(index);
+    if (i == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return Py_NewRef(Py_NotImplemented);
+    }
+    ListCall c;
+    int ready = listcall_prepare(self, &c, lst, str_list_pop);
+    if (ready <= 0)
+        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    int locked = listcall_lock(&c);
+    if (locked <= 0) {
+        listcall_release(&c);
+        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    PyObject *result = Py_NotImplemented, *value = NULL, *text = NULL;
+    PyObject *ids;
+    long long last_id;
+    Py_ssize_t n = PyList_GET_SIZE(lst);
+    Py_ssize_t at = i < 0 ? i + n : i;
+    /* A pop that fails (out of range) is the Python path's to write. */
+    if (at < 0 || at >= n || !listcall_ids(&c, args[2], &ids, &last_id) ||
+        PyList_GET_SIZE(ids) != n || !PyLong_CheckExact(PyList_GET_ITEM(ids, at)) ||
+        !self->open || self->count >= self->max_pending || ring_grow(self) < 0)
+        goto done;
+    int overflow;
+    long long item = PyLong_AsLongLongAndOverflow(PyList_GET_ITEM(ids, at), &overflow);
+    if (overflow)
+        goto done;
+    value = Py_NewRef(PyList_GET_ITEM(lst, at));
+    if ((text = simple_repr(value)) == NULL) {
+        if (PyErr_Occurred())
+            result = NULL;
+        goto done;
+    }
+    if (PyList_SetSlice(lst, at, at + 1, NULL) < 0) {
+        result = NULL;
+        goto done;
+    }
+    if (PyList_SetSlice(ids, at, at + 1, NULL) < 0) {  /* put the value back */
+        PyObject *error = raised_exception();
+        (void)PyList_Insert(lst, at, value);
+        PyErr_Clear();
+        restore_exception(error);
+        result = NULL;
+        goto done;
+    }
+    listcall_fields(&c, item, at, n - 1, text);
+    text = NULL;
+    store_now(self, &c.r, c.ident, NULL);
+    result = value;  /* the reference goes to the caller */
+    value = NULL;
+done:
+    Py_XDECREF(text);
+    int unlocked = listcall_unlock(&c);
+    listcall_release(&c);
+    if (result == Py_NotImplemented || result == NULL) {
+        Py_XDECREF(value);
+        return unlocked < 0 || result == NULL ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    if (unlocked < 0) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
 /* ---- the type --------------------------------------------------------------- */
 
 static PyObject *
@@ -1196,6 +1643,14 @@ static PyMethodDef Sink_methods[] = {
     {"end", (PyCFunction)(void (*)(void))Sink_end, METH_FASTCALL | METH_KEYWORDS,
      "end(begin_seq, event, obj, site, fields) -> seq\n\n"
      "Capture a blocking call's end line (begin_seq first) and forget its begin."},
+    {"list_append", (PyCFunction)(void (*)(void))Sink_list_append, METH_FASTCALL,
+     "list_append(lst, value, generation) -> None, or NotImplemented\n\n"
+     "tracer.List.append(value) while recording, whole in C; NotImplemented (nothing "
+     "done) when the case is not the simple one, for the Python code to handle."},
+    {"list_pop", (PyCFunction)(void (*)(void))Sink_list_pop, METH_FASTCALL,
+     "list_pop(lst, index, generation) -> the value, or NotImplemented\n\n"
+     "tracer.List.pop(index) while recording, whole in C; NotImplemented (nothing "
+     "done) when the case is not the simple one, a failing pop included."},
     {"wait", (PyCFunction)(void (*)(void))Sink_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(timeout, threshold)\n\n"
      "Return after `timeout` seconds, or sooner once `threshold` events wait or the sink "
@@ -1242,6 +1697,8 @@ static PyTypeObject Sink_Type = {
 
 /* ---- call sites ---------------------------------------------------------------- */
 
+static PyObject *find_site(Py_ssize_t depth);
+
 static PyObject *
 csink_caller_site(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1255,6 +1712,29 @@ csink_caller_site(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t
         if (depth == -1 && PyErr_Occurred())
             return NULL;
     }
+    return find_site(depth);
+}
+
+/* caller_site(depth) for C callers: a new reference (a tuple, or None), or
+ * NULL with an exception. */
+static PyObject *
+find_site(Py_ssize_t depth)
+{
+    PyFrameObject *frame = find_frame(depth);
+    if (frame == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyObject *site = Py_BuildValue("(Oi)", code->co_filename, PyFrame_GetLineNumber(frame));
+    Py_DECREF(code);
+    Py_DECREF(frame);
+    return site;
+}
+
+/* The frame caller_site(depth) reports: a new reference, or NULL (with an
+ * exception if one happened, without when there is no such frame). */
+static PyFrameObject *
+find_frame(Py_ssize_t depth)
+{
     /* A C function has no frame of its own: the current frame is the Python
      * function that called us, the one sys._getframe(1) names there. */
     PyFrameObject *frame = (PyFrameObject *)Py_XNewRef(PyEval_GetFrame());
@@ -1262,23 +1742,17 @@ csink_caller_site(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t
         Py_SETREF(frame, PyFrame_GetBack(frame));
     while (frame != NULL) {
         PyCodeObject *code = PyFrame_GetCode(frame);
-        PyObject *filename = Py_NewRef(code->co_filename);
+        int ours = internal_files == NULL ? 0 : PySet_Contains(internal_files, code->co_filename);
         Py_DECREF(code);
-        int ours = internal_files == NULL ? 0 : PySet_Contains(internal_files, filename);
-        if (ours == 0) {
-            PyObject *site = Py_BuildValue("(Oi)", filename, PyFrame_GetLineNumber(frame));
-            Py_DECREF(filename);
-            Py_DECREF(frame);
-            return site;
-        }
-        Py_DECREF(filename);
+        if (ours == 0)
+            return frame;
         if (ours < 0) {
             Py_DECREF(frame);
             return NULL;
         }
         Py_SETREF(frame, PyFrame_GetBack(frame));
     }
-    Py_RETURN_NONE;
+    return NULL;
 }
 
 static PyObject *
@@ -1355,6 +1829,32 @@ PyInit__csink(void)
         goto error;
     if (!PyDict_Check(thread_registry)) {
         PyErr_SetString(PyExc_ImportError, "threading._active is not a dict");
+        goto error;
+    }
+    PyObject *thread_module = PyImport_ImportModule("_thread");
+    if (thread_module == NULL)
+        goto error;
+    rlock_type = PyObject_GetAttrString(thread_module, "RLock");
+    Py_DECREF(thread_module);
+    str_acquire = PyUnicode_InternFromString("acquire");
+    str_release = PyUnicode_InternFromString("release");
+    str_lock_attr = PyUnicode_InternFromString("_lock");
+    str_ids = PyUnicode_InternFromString("_ids");
+    str_last_id = PyUnicode_InternFromString("_last_id");
+    str_generation = PyUnicode_InternFromString("_generation");
+    str_item = PyUnicode_InternFromString("item");
+    str_index = PyUnicode_InternFromString("index");
+    str_depth = PyUnicode_InternFromString("depth");
+    str_value = PyUnicode_InternFromString("value");
+    str_list_append = PyUnicode_InternFromString("list.append");
+    str_list_pop = PyUnicode_InternFromString("list.pop");
+    if (rlock_type == NULL || !PyType_Check(rlock_type) || str_acquire == NULL ||
+        str_release == NULL || str_lock_attr == NULL || str_ids == NULL ||
+        str_last_id == NULL || str_generation == NULL || str_item == NULL ||
+        str_index == NULL || str_depth == NULL || str_value == NULL ||
+        str_list_append == NULL || str_list_pop == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ImportError, "_thread.RLock is not a type");
         goto error;
     }
     /* orjson renders values that are not JSON scalars; without it they are
