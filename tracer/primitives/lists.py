@@ -139,7 +139,7 @@ class List(list[_T]):
         rec = _recorder.current
         if rec is None:
             return list.append(self, value)
-        if _NATIVE and rec._sink.list_append(self, value, rec.generation) is None:
+        if _NATIVE and rec.sink.list_append(self, value, rec.generation) is None:
             return None
         # The commonest traced call, written out: each helper call saved is
         # paid on every append of the program.
@@ -209,7 +209,7 @@ class List(list[_T]):
         if rec is None:
             return list.pop(self, index)
         if _NATIVE:
-            value = rec._sink.list_pop(self, index, rec.generation)
+            value = rec.sink.list_pop(self, index, rec.generation)
             if value is not NotImplemented:
                 return value  # type: ignore[no-any-return]
         site = _site.caller_site()
