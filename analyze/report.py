@@ -8,7 +8,7 @@ causes are then grouped from the collected findings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -17,6 +17,7 @@ from analyze.causes import cause_key, causes
 from analyze.columns import FINDING_SCHEMA, NS_PER_S, RUN, SEVERITIES
 from analyze.containers import containers
 from analyze.findings import DETECTORS, KINDS
+from analyze.frames import Engine, sharing
 from analyze.load import Trace, TraceError
 from analyze.threads import threads
 
@@ -92,33 +93,37 @@ def build_report(trace: Trace) -> Report:
 
     Raises TraceError when a line of the trace turns out to be unusable.
     """
-    runs = trace.events.group_by(RUN).agg(
-        lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
-    )
-    plans = [
-        load.problems(trace),
-        runs,
-        findings(trace),
-        containers(trace.events),
-        threads(trace.events),
-    ]
-    # In memory, the plans' ~40 joins and sorts over a small trace take half
-    # the time they take in the streaming engine (0.04 s against 0.1 s on a
-    # 330-line trace, most of the start-up of `analyze report`), and about the
-    # same on 1M lines, whose parsed columns the cache node holds anyway.
-    # Parquet is the format for traces bigger than memory: there streaming
-    # reads the row groups a batch at a time.
-    streaming = any(f.kind == "parquet" for f in trace.files)
+    # Parquet is the format for traces bigger than memory: it stays lazy and
+    # runs in the streaming engine, which reads the row groups a batch at a
+    # time.  JSON lines are read into memory once, before planning, so that
+    # the detectors start from a DataFrame: from a cache node over the
+    # files, polars ran the reading concurrently with ~40 joins and sorts,
+    # and the whole cost twice the reading plus the detectors.
+    engine: Engine = "streaming" if any(f.kind == "parquet" for f in trace.files) else "in-memory"
     try:
-        bad, per_run, found, boxes, people = pl.collect_all(
-            plans, engine="streaming" if streaming else "in-memory"
-        )
+        if engine == "in-memory":
+            trace = replace(trace, events=trace.events.collect().lazy())
+        # Checked before the detectors plan: the frames they share are
+        # computed while planning, and should only ever see well-formed lines.
+        if load.problems(trace).collect(engine=engine).height:
+            load.diagnose(trace)
+        with sharing(engine):
+            plans = [
+                trace.events.group_by(RUN).agg(
+                    lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
+                ),
+                findings(trace),
+                containers(trace.events),
+                threads(trace.events),
+            ]
+            # One plan at a time: collected together, the detectors' plans
+            # cost twice the CPU they cost one after another (3.3 s against
+            # 1.7 s on 1M lines), the branches competing for two cores.
+            per_run, found, boxes, people = (plan.collect(engine=engine) for plan in plans)
     except pl.exceptions.PolarsError as exc:
         load.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except OSError as exc:
         raise TraceError(f"cannot read the trace: {exc}") from None
-    if bad.height:
-        load.diagnose(trace)
     # Causes are grouped from the collected findings, a frame of a few rows:
     # planning them together with the detectors would have polars optimise
     # the detectors' whole plan once more for each use of it.
