@@ -42,6 +42,9 @@ class TraceInfo:
     #: trace.end ``detail`` and ``exit_code`` per file (None where not given).
     details: list[str | None]
     exit_codes: list[int | None]
+    #: trace.start ``time_scale`` per file (1.0 for a run at full speed): times
+    #: and durations in the report are the program's own seconds.
+    time_scales: list[float]
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ def build_report(trace: Trace) -> Report:
         reasons=[f.end.get("reason") if f.end else None for f in trace.files],
         details=[f.end.get("detail") if f.end else None for f in trace.files],
         exit_codes=[f.end.get("exit_code") if f.end else None for f in trace.files],
+        time_scales=[load.time_scale(f) for f in trace.files],
     )
     return Report(
         trace=info,

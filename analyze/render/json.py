@@ -62,6 +62,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "reasons": info.reasons,
             "details": info.details,
             "exit_codes": info.exit_codes,
+            "time_scales": info.time_scales,
         },
         "counts": report.counts,
         "causes": [
