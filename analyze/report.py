@@ -16,7 +16,7 @@ from analyze import load
 from analyze.causes import cause_key, causes
 from analyze.columns import FINDING_SCHEMA, NS_PER_S, RUN, SEVERITIES
 from analyze.containers import containers
-from analyze.findings import DETECTORS, KINDS
+from analyze.findings import DETECTORS, KINDS, Settings
 from analyze.load import Trace, TraceError
 from analyze.threads import threads
 
@@ -72,10 +72,13 @@ class Report:
         return SEVERITIES.index(worst) <= SEVERITIES.index(threshold)
 
 
-def findings(trace: Trace) -> pl.LazyFrame:
+def findings(trace: Trace, settings: Settings | None = None) -> pl.LazyFrame:
     """Every detector's findings, with file and ts_s, sorted by run, ts, seq."""
+    settings = settings or Settings()
     typed = [
-        d.detect(trace.events).select(pl.col(n).cast(t) for n, t in FINDING_SCHEMA.items())
+        d.detect(trace.events, settings).select(
+            pl.col(n).cast(t) for n, t in FINDING_SCHEMA.items()
+        )
         for d in DETECTORS
     ]
     return (
@@ -87,18 +90,21 @@ def findings(trace: Trace) -> pl.LazyFrame:
     )
 
 
-def build_report(trace: Trace) -> Report:
+def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
     """Run every detector and table over the trace and collect them at once.
 
-    Raises TraceError when a line of the trace turns out to be unusable.
+    ``contention_ms``: the shortest wait for a lock that ``lock-contention``
+    counts (default ``Settings.contention_ms``, 20 ms).  Raises TraceError
+    when a line of the trace turns out to be unusable.
     """
+    settings = Settings() if contention_ms is None else Settings(contention_ms=contention_ms)
     runs = trace.events.group_by(RUN).agg(
         lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
     )
     plans = [
         load.problems(trace),
         runs,
-        findings(trace),
+        findings(trace, settings),
         containers(trace.events),
         threads(trace.events),
     ]
