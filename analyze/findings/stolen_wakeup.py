@@ -81,17 +81,12 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("flag").alias("begin_flag"),
         pl.col("site").alias("begin_site"),
     )
-    returns = (
-        lines_of(events, _WAIT_ENDS)
-        .filter(pl.col("result").fill_null(False) & pl.col("error").is_null())
-        .select(*_THREAD, "seq", "event", "obj", "site", "begin_seq", "woken_by")
-        .join(begins, on=[RUN, "begin_seq"], how="left")
-        # The call's site is its begin line's (the end line says the same).
-        .with_columns(site=pl.coalesce("begin_site", "site"))
-        .sort(RUN, "seq")
-    )
-    following = (
-        lines_of(events, schema.CONTAINER_TAKES | _WAIT_ENDS)
+    # Failed takes are rare and wait returns are not: start from each failed
+    # take and look back to its thread's previous take or wait end, which is
+    # the same pairing as looking forward from each return to its next take.
+    failed = (
+        lines_of(events, schema.CONTAINER_TAKES)
+        .filter(pl.col("error").is_in(sorted(schema.EMPTY_ERRORS)))
         .select(
             *_THREAD,
             pl.col("seq").alias("take_seq"),
@@ -103,26 +98,44 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
         )
         .sort(RUN, "take_seq")
     )
+    before = (
+        lines_of(events, schema.CONTAINER_TAKES | _WAIT_ENDS)
+        .select(
+            *_THREAD,
+            "seq",
+            "event",
+            "obj",
+            "site",
+            "begin_seq",
+            "woken_by",
+            returned=pl.col("event").is_in(sorted(_WAIT_ENDS))
+            & pl.col("result").fill_null(False)
+            & pl.col("error").is_null(),
+        )
+        .sort(RUN, "seq")
+    )
+    returns = (
+        failed.join_asof(
+            before,
+            left_on="take_seq",
+            right_on="seq",
+            by=_THREAD,
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,
+        )
+        .filter(pl.col("returned").fill_null(False))
+        .join(begins, on=[RUN, "begin_seq"], how="left")
+        # The call's site is its begin line's (the end line says the same).
+        .with_columns(site=pl.coalesce("begin_site", "site"))
+    )
     sets = (
         lines_of(events, {schema.EVENT_SET})
         .select(RUN, "obj", pl.col("seq").alias("set_seq"))
         .sort(RUN, "set_seq")
     )
     candidates = (
-        returns.join_asof(
-            following,
-            left_on="seq",
-            right_on="take_seq",
-            by=_THREAD,
-            strategy="forward",
-            allow_exact_matches=False,
-            check_sortedness=False,
-        )
-        .filter(
-            pl.col("take_event").is_in(sorted(schema.CONTAINER_TAKES))
-            & pl.col("take_error").is_in(sorted(schema.EMPTY_ERRORS))
-        )
-        .sort(RUN, "begin_seq")
+        returns.sort(RUN, "begin_seq")
         .join_asof(
             sets,
             left_on="begin_seq",
