@@ -16,7 +16,7 @@ from analyze import load
 from analyze.causes import cause_key, causes
 from analyze.columns import FINDING_SCHEMA, NS_PER_S, RUN, SEVERITIES
 from analyze.containers import containers
-from analyze.findings import DETECTORS, KINDS
+from analyze.findings import DETECTORS, KINDS, Settings
 from analyze.frames import Engine, sharing
 from analyze.load import Trace, TraceError
 from analyze.threads import threads
@@ -76,10 +76,13 @@ class Report:
         return SEVERITIES.index(worst) <= SEVERITIES.index(threshold)
 
 
-def findings(trace: Trace) -> pl.LazyFrame:
+def findings(trace: Trace, settings: Settings | None = None) -> pl.LazyFrame:
     """Every detector's findings, with file and ts_s, sorted by run, ts, seq."""
+    settings = settings or Settings()
     typed = [
-        d.detect(trace.events).select(pl.col(n).cast(t) for n, t in FINDING_SCHEMA.items())
+        d.detect(trace.events, settings).select(
+            pl.col(n).cast(t) for n, t in FINDING_SCHEMA.items()
+        )
         for d in DETECTORS
     ]
     return (
@@ -91,11 +94,14 @@ def findings(trace: Trace) -> pl.LazyFrame:
     )
 
 
-def build_report(trace: Trace) -> Report:
+def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
     """Run every detector and table over the trace and collect them at once.
 
-    Raises TraceError when a line of the trace turns out to be unusable.
+    ``contention_ms``: the shortest wait for a lock that ``lock-contention``
+    counts (default ``Settings.contention_ms``, 20 ms).  Raises TraceError
+    when a line of the trace turns out to be unusable.
     """
+    settings = Settings() if contention_ms is None else Settings(contention_ms=contention_ms)
     # Parquet is the format for traces bigger than memory: it stays lazy and
     # runs in the streaming engine, which reads the row groups a batch at a
     # time.  JSON lines are read into memory once, before planning, so that
@@ -115,7 +121,7 @@ def build_report(trace: Trace) -> Report:
                 trace.events.group_by(RUN).agg(
                     lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
                 ),
-                findings(trace),
+                findings(trace, settings),
                 containers(trace.events),
                 threads(trace.events),
             ]
