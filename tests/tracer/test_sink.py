@@ -261,6 +261,18 @@ def test_drain_hands_out_at_most_limit_oldest_first(impl: ModuleType) -> None:
     assert sink.pending == 0 and sink.drain(10, site_name) == b""
 
 
+def test_drain_lines_counts_the_lines_it_hands_out(impl: ModuleType) -> None:
+    """drain_lines gives drain's bytes and how many lines they hold; nothing left, (b"", 0)."""
+    sink = impl.Sink()
+    for i in range(5):
+        sink.emit("e", None, None, {"s": "a\nb", "i": i})
+    data, n = sink.drain_lines(3, site_name)
+    assert n == 3 == data.count(b"\n") and [line["i"] for line in lines(data)] == [0, 1, 2]
+    data, n = sink.drain_lines(10, site_name)
+    assert n == 2 and [line["i"] for line in lines(data)] == [3, 4]
+    assert sink.drain_lines(10, site_name) == (b"", 0)
+
+
 def test_ts_never_goes_back_across_drains(impl: ModuleType) -> None:
     """A line's ts is never below the ts of a line drained before it."""
     sink = impl.Sink()

@@ -1110,14 +1110,17 @@ encode_batch(Buf *b, Record *batch, Py_ssize_t n, long long *last_ts)
     return 0;
 }
 
+/* drain() and drain_lines(): the lines as bytes, *count how many. */
 static PyObject *
-Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
+drain_batch(SinkObject *self, PyObject *args, PyObject *kwds, const char *format,
+            Py_ssize_t *count)
 {
     static char *kwlist[] = {"limit", "site_name", "final", NULL};
     Py_ssize_t limit;
     PyObject *site_name_of;
     int final = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO|p:drain", kwlist, &limit, &site_name_of,
+    *count = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, format, kwlist, &limit, &site_name_of,
                                      &final))
         return NULL;
     /* `final` changes nothing here: records are in seq order already, with
@@ -1163,11 +1166,30 @@ Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
     PyMem_RawFree(b.data);
     if (lines == NULL)  /* the exception goes up; the batch is gone: say so */
         self->dropped += n;
+    else
+        *count = n;  /* one line per record */
     /* Back under the GIL: let the batch's references go, all at once. */
     for (Py_ssize_t i = 0; i < n; i++)
         record_release(&batch[i]);
     PyMem_Free(batch);
     return lines;
+}
+
+static PyObject *
+Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
+{
+    Py_ssize_t count;
+    return drain_batch(self, args, kwds, "nO|p:drain", &count);
+}
+
+static PyObject *
+Sink_drain_lines(SinkObject *self, PyObject *args, PyObject *kwds)
+{
+    Py_ssize_t count;
+    PyObject *lines = drain_batch(self, args, kwds, "nO|p:drain_lines", &count);
+    if (lines == NULL)
+        return NULL;
+    return Py_BuildValue("(Nn)", lines, count);
 }
 
 /* ---- tracer.List's commonest operations, whole in C ------------------------- */
@@ -2072,6 +2094,10 @@ static PyMethodDef Sink_methods[] = {
     {"drain", (PyCFunction)(void (*)(void))Sink_drain, METH_VARARGS | METH_KEYWORDS,
      "drain(limit, site_name, final=False) -> bytes\n\n"
      "Encode up to `limit` events, in seq order, as JSON lines, and let them go."},
+    {"drain_lines", (PyCFunction)(void (*)(void))Sink_drain_lines,
+     METH_VARARGS | METH_KEYWORDS,
+     "drain_lines(limit, site_name, final=False) -> (bytes, lines)\n\n"
+     "drain(), and how many lines the bytes hold, so the writer need not count them."},
     {NULL, NULL, 0, NULL},
 };
 
