@@ -18,8 +18,9 @@ take part in a hang: if what B waits for needs L, neither goes on), and
 info when B is a sleep: a sleep ends by itself, so holding L across it only
 makes the waiters slow, never stuck (nine workers taking turns under one
 lock, each sleeping in it, are slow and correct).  The finding is placed
-at B's begin line (ts, seq, thread H, site), with ``obj`` L; its message says what B was, how long it lasted,
-the first such waiter (earliest begin seq) and how many others there were.
+at B's begin line (ts, seq, thread H, site), with ``obj`` L; its message
+says what B was, how long it lasted, the first such waiter (earliest begin
+seq) and how many others there were.
 """
 
 from __future__ import annotations
