@@ -50,8 +50,10 @@ _generations = itertools.count(1)
 
 #: How often the writer flushes: a killed process loses at most about this.
 FLUSH_INTERVAL = 0.1
-#: Events held in memory at most (about 100 bytes each, plus their fields).
-MAX_PENDING = 1 << 17
+#: Events held in memory at most: some 30 MB either way.  A native record
+#: is 240 bytes; a pure one is a tuple with its fields dict, about four
+#: times that, so it gets a quarter of the room.
+MAX_PENDING = 1 << 17 if capture.NATIVE else 1 << 15
 #: Events the writer encodes per call into the sink: small enough that the
 #: program's threads get the GIL back often while the writer works.
 DRAIN_CHUNK = 4096
