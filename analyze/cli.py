@@ -11,6 +11,8 @@ import click
 # it.  A test checks these against columns.SEVERITIES and render.RENDERERS.
 SEVERITIES: Final = ("error", "warning", "info")
 FORMATS: Final = ("text", "markdown", "json")
+#: lock_contention.DEFAULT_MS (JFR's default threshold), also checked by a test.
+CONTENTION_MS: Final = 20.0
 
 
 class UnusableTrace(click.ClickException):
@@ -48,7 +50,16 @@ def main() -> None:
     is_flag=True,
     help="List every finding of each cause, not only the first few (JSON always does).",
 )
-def report(files: tuple[str, ...], fmt: str, fail_on: str, show_all: bool) -> None:
+@click.option(
+    "--contention-ms",
+    type=click.FloatRange(min=0),
+    default=CONTENTION_MS,
+    show_default=True,
+    help="lock-contention counts acquires that waited at least this long for their lock.",
+)
+def report(
+    files: tuple[str, ...], fmt: str, fail_on: str, show_all: bool, contention_ms: float
+) -> None:
     """Analyze trace FILES (each one run) and print a report.
 
     A file may be JSON lines, compressed (.jsonl.gz, .jsonl.zst) or Parquet
@@ -65,7 +76,7 @@ def report(files: tuple[str, ...], fmt: str, fail_on: str, show_all: bool) -> No
     from analyze.report import build_report
 
     try:
-        result = build_report(load_traces(files))
+        result = build_report(load_traces(files), contention_ms=contention_ms)
     except TraceError as exc:
         raise UnusableTrace(str(exc)) from None
     click.echo(render(result, fmt, show_all=show_all), nl=False)

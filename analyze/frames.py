@@ -6,12 +6,74 @@ report can hand the whole plan to polars at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Literal
 
 import polars as pl
 
 from analyze.columns import NS_PER_MS, NS_PER_S, RUN
 from synctrace import schema
+
+Engine = Literal["in-memory", "streaming"]
+
+
+class _Shared:
+    """The derived frames computed so far in one ``sharing()`` block, and how to collect them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine: Engine = engine
+        #: (builder, id of the events frame) -> (that events frame, the result).
+        #: Holding the events frame keeps its id from being reused by another
+        #: frame while the block lasts.
+        self.frames: dict[tuple[Any, int], tuple[pl.LazyFrame, pl.LazyFrame]] = {}
+
+
+_SHARING: ContextVar[_Shared | None] = ContextVar("analyze_sharing", default=None)
+
+
+@contextmanager
+def sharing(engine: Engine = "in-memory") -> Iterator[None]:
+    """Within the block, every :func:`shared` frame is computed once per events frame.
+
+    The report opens one around building its plans: liveness, the waits
+    still going at the end and the unheard sets are each read by several
+    detectors and tables, and as lazy plans each reader would compute them
+    again (liveness alone four times a report: half its start-up on a small
+    trace).  Outside such a block the shared frames are plain lazy plans.
+    """
+    token = _SHARING.set(_Shared(engine))
+    try:
+        yield
+    finally:
+        _SHARING.reset(token)
+
+
+def shared(
+    build: Callable[[pl.LazyFrame], pl.LazyFrame],
+) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
+    """Make ``build(events)`` a frame computed once per events frame inside ``sharing()``.
+
+    Inside the block the frame is collected when first asked for and later
+    readers get a lazy frame over the result, so keep such frames small
+    (per wait, per thread, per set: never per line).
+    """
+
+    @functools.wraps(build)
+    def once(events: pl.LazyFrame) -> pl.LazyFrame:
+        memo = _SHARING.get()
+        if memo is None:
+            return build(events)
+        key = (build, id(events))
+        hit = memo.frames.get(key)
+        if hit is None:
+            hit = (events, build(events).collect(engine=memo.engine).lazy())
+            memo.frames[key] = hit
+        return hit[1]
+
+    return once
 
 
 def lines_of(events: pl.LazyFrame, names: Iterable[str]) -> pl.LazyFrame:
@@ -19,6 +81,7 @@ def lines_of(events: pl.LazyFrame, names: Iterable[str]) -> pl.LazyFrame:
     return events.filter(pl.col("event").is_in(sorted(names)))
 
 
+@shared
 def run_bounds(events: pl.LazyFrame) -> pl.LazyFrame:
     """Per run: ``start_ts`` (its trace.start) and ``end_ts`` (its last line's ts).
 
@@ -30,6 +93,7 @@ def run_bounds(events: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@shared
 def run_endings(events: pl.LazyFrame) -> pl.LazyFrame:
     """Per run that has a trace.end: ``end_reason``, ``end_detail`` and ``end_exit_code``.
 

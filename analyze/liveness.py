@@ -53,7 +53,7 @@ import polars as pl
 
 from analyze.columns import RUN
 from analyze.findings.deadlock import lock_holders
-from analyze.frames import lines_of, run_endings
+from analyze.frames import lines_of, run_endings, shared
 from analyze.waits import unended
 from synctrace import schema
 
@@ -71,6 +71,7 @@ THREAD: Final = [RUN, "thread", "thread_id"]
 _WAKER: Final = [RUN, "waker", "waker_id"]
 
 
+@shared
 def thread_states(events: pl.LazyFrame) -> pl.LazyFrame:
     """Per thread: run, thread, thread_id, daemon, state, where (the site of what it was
     doing: its wait, its sleep, else its last line with a site) and wait_seq (its current
@@ -133,12 +134,10 @@ def thread_states(events: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def wakers(events: pl.LazyFrame, states: pl.LazyFrame | None = None) -> pl.LazyFrame:
+@shared
+def wakers(events: pl.LazyFrame) -> pl.LazyFrame:
     """Per wait (run, seq) and waker: waker, waker_id and ``relation`` ("holds lock",
-    "has set event before", ...; ANYONE for the every-thread case).
-
-    ``states`` is ``thread_states(events)``, when the caller has it already.
-    """
+    "has set event before", ...; ANYONE for the every-thread case)."""
     waits = unended(events).select(RUN, "seq", "event", "obj", "thread", "thread_id")
     acts = _acts(events)
     known = (
@@ -148,7 +147,7 @@ def wakers(events: pl.LazyFrame, states: pl.LazyFrame | None = None) -> pl.LazyF
         .group_by(RUN, "seq", "waker", "waker_id", maintain_order=True)
         .agg(pl.col("relation").first())
     )
-    threads = (states if states is not None else thread_states(events)).select(
+    threads = thread_states(events).select(
         RUN, pl.col("thread").alias("waker"), pl.col("thread_id").alias("waker_id")
     )
     joined = (
@@ -225,16 +224,22 @@ def _settle(graph: pl.DataFrame) -> pl.DataFrame:
         going = step
 
 
+@shared
+def going(events: pl.LazyFrame) -> pl.LazyFrame:
+    """``can_go`` of the events' threads."""
+    return can_go(thread_states(events), wakers(events))
+
+
+@shared
 def waits_at_end(events: pl.LazyFrame) -> pl.LazyFrame:
     """Every wait with its thread's ``state`` and ``daemon``, ``hung``, ``at_exit``, and ``helper``,
     ``helper_relation``, ``helper_state``, ``helper_where``: the waker that can go that
     the report names (one that is itself running, sleeping or timed first, then by name)."""
     states = thread_states(events)
-    waking = wakers(events, states)
-    going = can_go(states, waking)
     helpers = (
-        waking.join(
-            going.rename({"thread": "waker", "thread_id": "waker_id"}).filter("can_go"),
+        wakers(events)
+        .join(
+            going(events).rename({"thread": "waker", "thread_id": "waker_id"}).filter("can_go"),
             on=_WAKER,
         )
         .join(
@@ -343,6 +348,7 @@ def _acts(events: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+@shared
 def served(events: pl.LazyFrame) -> pl.LazyFrame:
     """run and obj of every container that a thread that can go has taken from.
 
@@ -350,13 +356,12 @@ def served(events: pl.LazyFrame) -> pl.LazyFrame:
     failed or not, or a queue get that waited): while one of them can still
     go, items left in the container may yet be taken.
     """
-    states = thread_states(events)
-    going = can_go(states, wakers(events, states)).filter("can_go")
+    able = going(events).filter("can_go")
     return (
         lines_of(events, schema.CONTAINER_TAKES | {schema.QUEUE_GET_BEGIN})
         .select(RUN, "obj", "thread", "thread_id")
         .unique()
-        .join(going, on=THREAD, how="semi")
+        .join(able, on=THREAD, how="semi")
         .select(RUN, "obj")
         .unique()
     )

@@ -8,7 +8,7 @@ causes are then grouped from the collected findings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -16,7 +16,8 @@ from analyze import load
 from analyze.causes import cause_key, causes
 from analyze.columns import FINDING_SCHEMA, NS_PER_S, RUN, SEVERITIES
 from analyze.containers import containers
-from analyze.findings import DETECTORS, KINDS
+from analyze.findings import DETECTORS, KINDS, Settings
+from analyze.frames import Engine, sharing
 from analyze.load import Trace, TraceError
 from analyze.threads import threads
 
@@ -41,6 +42,9 @@ class TraceInfo:
     #: trace.end ``detail`` and ``exit_code`` per file (None where not given).
     details: list[str | None]
     exit_codes: list[int | None]
+    #: trace.start ``time_scale`` per file (1.0 for a run at full speed): times
+    #: and durations in the report are the program's own seconds.
+    time_scales: list[float]
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,13 @@ class Report:
         return SEVERITIES.index(worst) <= SEVERITIES.index(threshold)
 
 
-def findings(trace: Trace) -> pl.LazyFrame:
+def findings(trace: Trace, settings: Settings | None = None) -> pl.LazyFrame:
     """Every detector's findings, with file and ts_s, sorted by run, ts, seq."""
+    settings = settings or Settings()
     typed = [
-        d.detect(trace.events).select(pl.col(n).cast(t) for n, t in FINDING_SCHEMA.items())
+        d.detect(trace.events, settings).select(
+            pl.col(n).cast(t) for n, t in FINDING_SCHEMA.items()
+        )
         for d in DETECTORS
     ]
     return (
@@ -87,38 +94,45 @@ def findings(trace: Trace) -> pl.LazyFrame:
     )
 
 
-def build_report(trace: Trace) -> Report:
+def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
     """Run every detector and table over the trace and collect them at once.
 
-    Raises TraceError when a line of the trace turns out to be unusable.
+    ``contention_ms``: the shortest wait for a lock that ``lock-contention``
+    counts (default ``Settings.contention_ms``, 20 ms).  Raises TraceError
+    when a line of the trace turns out to be unusable.
     """
-    runs = trace.events.group_by(RUN).agg(
-        lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
-    )
-    plans = [
-        load.problems(trace),
-        runs,
-        findings(trace),
-        containers(trace.events),
-        threads(trace.events),
-    ]
-    # In memory, the plans' ~40 joins and sorts over a small trace take half
-    # the time they take in the streaming engine (0.04 s against 0.1 s on a
-    # 330-line trace, most of the start-up of `analyze report`), and about the
-    # same on 1M lines, whose parsed columns the cache node holds anyway.
-    # Parquet is the format for traces bigger than memory: there streaming
-    # reads the row groups a batch at a time.
-    streaming = any(f.kind == "parquet" for f in trace.files)
+    settings = Settings() if contention_ms is None else Settings(contention_ms=contention_ms)
+    # Parquet is the format for traces bigger than memory: it stays lazy and
+    # runs in the streaming engine, which reads the row groups a batch at a
+    # time.  JSON lines are read into memory once, before planning, so that
+    # the detectors start from a DataFrame: from a cache node over the
+    # files, polars ran the reading concurrently with ~40 joins and sorts,
+    # and the whole cost twice the reading plus the detectors.
+    engine: Engine = "streaming" if any(f.kind == "parquet" for f in trace.files) else "in-memory"
     try:
-        bad, per_run, found, boxes, people = pl.collect_all(
-            plans, engine="streaming" if streaming else "in-memory"
-        )
+        if engine == "in-memory":
+            trace = replace(trace, events=trace.events.collect().lazy())
+        # Checked before the detectors plan: the frames they share are
+        # computed while planning, and should only ever see well-formed lines.
+        if load.problems(trace).collect(engine=engine).height:
+            load.diagnose(trace)
+        with sharing(engine):
+            plans = [
+                trace.events.group_by(RUN).agg(
+                    lines=pl.len(), first_ts=pl.col("ts").min(), last_ts=pl.col("ts").max()
+                ),
+                findings(trace, settings),
+                containers(trace.events),
+                threads(trace.events),
+            ]
+            # One plan at a time: collected together, the detectors' plans
+            # cost twice the CPU they cost one after another (3.3 s against
+            # 1.7 s on 1M lines), the branches competing for two cores.
+            per_run, found, boxes, people = (plan.collect(engine=engine) for plan in plans)
     except pl.exceptions.PolarsError as exc:
         load.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except OSError as exc:
         raise TraceError(f"cannot read the trace: {exc}") from None
-    if bad.height:
-        load.diagnose(trace)
     # Causes are grouped from the collected findings, a frame of a few rows:
     # planning them together with the detectors would have polars optimise
     # the detectors' whole plan once more for each use of it.
@@ -146,6 +160,7 @@ def build_report(trace: Trace) -> Report:
         reasons=[f.end.get("reason") if f.end else None for f in trace.files],
         details=[f.end.get("detail") if f.end else None for f in trace.files],
         exit_codes=[f.end.get("exit_code") if f.end else None for f in trace.files],
+        time_scales=[load.time_scale(f) for f in trace.files],
     )
     return Report(
         trace=info,

@@ -7,7 +7,7 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
-from analyze.frames import lines_of
+from analyze.frames import lines_of, shared
 from synctrace import schema
 
 #: Blocking calls that wait for another thread: every blocking pair but sleeps.
@@ -16,6 +16,17 @@ WAITS: Final = {b: e for b, e in schema.BLOCKING.items() if b != schema.SLEEP_BE
 
 def unended(events: pl.LazyFrame, calls: dict[str, str] = WAITS) -> pl.LazyFrame:
     """Every begin line of ``calls`` (waits, by default) that no matching end line answers."""
+    # The waits still going are read by liveness, the deadlock and the
+    # unheard-notify detectors: one anti-join over every line, done once.
+    return _unended_waits(events) if calls is WAITS else _unended(events, calls)
+
+
+@shared
+def _unended_waits(events: pl.LazyFrame) -> pl.LazyFrame:
+    return _unended(events, WAITS)
+
+
+def _unended(events: pl.LazyFrame, calls: dict[str, str]) -> pl.LazyFrame:
     begins = lines_of(events, calls).with_columns(
         pl.col("event").replace_strict(calls, return_dtype=pl.String).alias("end")
     )

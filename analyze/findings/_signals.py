@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from analyze.columns import RUN
-from analyze.frames import lines_of
+from analyze.frames import lines_of, shared
 from synctrace import schema
 
 _BY = [RUN, "obj"]
@@ -38,6 +38,7 @@ def _next(left: pl.LazyFrame, right: pl.LazyFrame, prefix: str) -> pl.LazyFrame:
     )
 
 
+@shared
 def unheard_sets(events: pl.LazyFrame) -> pl.LazyFrame:
     """Every ``event.set`` with no waiter, with the next clear and the next look at the flag.
 

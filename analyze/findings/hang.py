@@ -110,7 +110,7 @@ def _blame(events: pl.LazyFrame) -> pl.LazyFrame:
     )
     anyone = pl.col("relation") == ANYONE
     return (
-        wakers(events, everyone)
+        wakers(events)
         .join(states, on=[RUN, "waker", "waker_id"], how="left")
         .sort(RUN, "seq", "waker")
         .group_by(RUN, "seq")

@@ -65,6 +65,11 @@ def header_facts(report: Report) -> list[str]:
         facts.append(f"started {info.started.replace('T', ' ')[:19]} UTC")
     facts.append(f"{info.duration_s:.3f} s recorded")
     facts.append(f"{info.events} events")
+    scaled = sorted({scale for scale in info.time_scales if scale != 1.0})
+    if scaled:
+        # The report's times are the program's; say how they relate to the wall clock.
+        factors = ", ".join(f"{scale:g}" for scale in scaled)
+        facts.append(f"time-scaled x{factors}: times are the program's own seconds")
     facts.append("complete" if info.complete else "INCOMPLETE (no trace.end)")
     return facts
 

@@ -71,6 +71,10 @@ def test_json_contract(trace: Path) -> None:
         "unheard-notify": 0,
         "blocked-at-end": 0,
         "coalesced-signal": 0,
+        "stolen-wakeup": 0,
+        "lock-contention": 0,
+        "lock-held-while-blocked": 0,
+        "racy-check": 0,
     }
     assert data["findings"][0] == {
         "kind": "lost-signal",
@@ -128,7 +132,8 @@ started 2026-11-26 03:40:00 UTC · 0.005 s recorded · 6 events · complete
 3 findings: 1 error, 1 warning, 1 info
 lost-signal 1, unwaited-signal 1, cleared-wait 0, stranded-item 1, hang 0,
   deadlock 0, failed-take 0, thread-exception 0, unheard-notify 0,
-  blocked-at-end 0, coalesced-signal 0
+  blocked-at-end 0, coalesced-signal 0, stolen-wakeup 0, lock-contention 0,
+  lock-held-while-blocked 0, racy-check 0
 
 3 causes, worst first
 

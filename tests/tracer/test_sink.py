@@ -155,13 +155,34 @@ def test_site_name_renders_each_site(impl: ModuleType) -> None:
         calls.append(s)
         return site_name(s)
 
-    sink = impl.Sink()
-    for i in range(6):
-        sink.emit("e", None, ("/x/f.py", i % 2))
-    got = lines(sink.drain(10, name))
+    if impl is not pysink:  # the native sink names sites at capture, with the module's namer
+        impl.set_site_name(name)
+    try:
+        sink = impl.Sink()
+        for i in range(6):
+            sink.emit("e", None, ("/x/f.py", i % 2))
+        got = lines(sink.drain(10, name))
+    finally:
+        if impl is not pysink:
+            impl.set_site_name(site_name)
     assert [line["site"] for line in got] == ["f.py:0", "f.py:1"] * 3
     if impl is not pysink:
-        assert len(calls) == 2
+        assert calls == [("/x/f.py", 0), ("/x/f.py", 1)]
+
+
+def test_native_sink_names_sites_without_a_namer() -> None:
+    """With no namer handed over, the native sink writes file.py:LINE as site.site_name does."""
+    impl = native()
+    impl.set_site_name(None)
+    try:
+        sink = impl.Sink()
+        sink.emit("e", None, ("/x/y/f.py", 7))
+        sink.emit("e", None, ("f.py", 8))
+        sink.emit("e", None, "somewhere")
+        got = lines(sink.drain(10, site_name))
+    finally:
+        impl.set_site_name(site_name)
+    assert [line["site"] for line in got] == ["f.py:7", "f.py:8", "somewhere"]
 
 
 def test_blocked_holds_a_begin_until_its_end(impl: ModuleType) -> None:

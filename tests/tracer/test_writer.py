@@ -103,3 +103,26 @@ def test_the_program_waits_for_a_writer_that_falls_behind(tmp_path: Path) -> Non
     assert lines[-1]["events_dropped"] == 0
     assert sum(1 for line in lines if line["event"] == "list.append") == 900
     assert [line["seq"] for line in lines] == list(range(len(lines)))
+
+
+def test_a_writer_that_dies_turns_later_events_away_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug of ours that kills the writer is said once on stderr, and the program never
+    waits for room nobody will make: later events are turned away at once."""
+    items = tracer.List(name="items")
+    rec = _recorder.Recorder(tmp_path / "t.jsonl", max_pending=4, flush_interval=0.01)
+
+    def broken(data: bytes) -> int:
+        raise RuntimeError("boom")
+
+    with rec:
+        monkeypatch.setattr(rec._writer, "write", broken)
+        items.append(0)
+        tick = threading.Event()
+        while rec._done.locked():  # free once the writer thread has ended
+            tick.wait(0.01)
+        for i in range(200):  # far more than the room left: none may wait 5 s
+            items.append(i)
+    assert "the trace writer stopped (RuntimeError: boom)" in capsys.readouterr().err
+    assert list(items) == [0, *range(200)]

@@ -15,6 +15,7 @@ from typing import Any, SupportsIndex, TypeVar, overload
 
 from synctrace import schema
 from tracer.primitives.unwind import hand_over
+from tracer.recording import capture as _capture
 from tracer.recording import names as _names
 from tracer.recording import recorder as _recorder
 from tracer.recording import site as _site
@@ -26,6 +27,11 @@ _LIMIT = schema.VALUE_REPR_LIMIT
 # Ints this small have a repr well inside the limit: taken without the
 # checks of short_repr(), on the hot path.
 _SMALL = 10**18
+# The native sink does a simple append or pop whole in C (Sink.list_append,
+# list_pop: the same steps under the same _lock, the same line) and answers
+# NotImplemented, having done nothing, for every other case, which the code
+# below then handles: this file stays the reference for what they do.
+_NATIVE = _capture.NATIVE
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = _LIMIT
 
@@ -133,6 +139,8 @@ class List(list[_T]):
         rec = _recorder.current
         if rec is None:
             return list.append(self, value)
+        if _NATIVE and rec.sink.list_append(self, value, rec.generation) is None:
+            return None
         # The commonest traced call, written out: each helper call saved is
         # paid on every append of the program.
         site = _site.caller_site()
@@ -200,6 +208,10 @@ class List(list[_T]):
         rec = _recorder.current
         if rec is None:
             return list.pop(self, index)
+        if _NATIVE:
+            value = rec.sink.list_pop(self, index, rec.generation)
+            if value is not NotImplemented:
+                return value  # type: ignore[no-any-return]
         site = _site.caller_site()
         with self._lock:
             ids = self._ids if self._generation == rec.generation else self._shadow(rec)

@@ -4,26 +4,39 @@
  * record of it in a ring until the writer drains it as JSON lines.  The pure
  * sink is the reference: same class, same methods, same lines.
  *
- * The GIL is the only lock.  Every method runs with the GIL held; the only
- * places that let it go are the sleeps in the backpressure wait and in
- * wait(), and the Python calls drain makes (site_name, orjson, repr).  In
- * particular the steps of an emit from "take seq" to "record stored" call
- * no Python code, allocate no GC-tracked object and decref nothing, so no
- * other thread and no signal handler can run in between: records enter the
- * ring in seq order and drain needs none of the pure sink's gap logic.
+ * The GIL is the only lock, and these are its rules:
+ * - Capture runs with the GIL held.  It first turns the event into C data
+ *   (a Record: numbers, exact str objects, finished JSON bytes; see Value),
+ *   which may run Python code (a site namer on a cache miss, orjson for an
+ *   odd value) and may let the GIL go (waiting for room).  Only then does
+ *   it take the seq, read the clock and store the record, steps that call
+ *   no Python code, allocate no GC-tracked object, decref nothing and never
+ *   let go of the GIL, so no other thread and no signal handler can run in
+ *   between: records enter the ring in seq order and drain needs none of
+ *   the pure sink's gap logic.
+ * - Drain takes a batch out of the ring with the GIL held, encodes it with
+ *   the GIL released (it reads only the batch's C data and the contents of
+ *   immutable str and bytes the batch keeps alive, with no Python API call),
+ *   then takes the GIL back to build the bytes and let the references go.
+ * - The other places that let the GIL go are the sleeps in the
+ *   backpressure wait and in wait().
  *
  * Holding no lock of its own, the sink is consistent at any os.fork()
- * (fork runs with the GIL held, so no emit is half done); a child that never
- * drains just keeps its copy.  The module uses single-phase init and static
+ * (fork runs with the GIL held, so no emit is half done; a drain encoding
+ * off the GIL in the parent leaves its batch behind, and its mark, a pid,
+ * means nothing in the child); a child that never drains keeps its copy.  The module uses single-phase init and static
  * state, so it loads in the main interpreter only.
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef Py_GIL_DISABLED
 #error "the sink relies on the GIL for its atomicity; the pure sink serves free-threaded builds"
@@ -83,26 +96,222 @@ static PyObject *current_thread;    /* threading.current_thread */
 static PyObject *str_name_attr;     /* "_name" */
 static PyObject *str_name;          /* "name" */
 static PyObject *str_begin_seq;     /* "begin_seq" */
-static PyObject *orjson_dumps;      /* orjson.dumps, imported by the first drain that needs it */
+static PyObject *orjson_dumps;      /* orjson.dumps, or NULL when orjson is missing */
 static PyObject *builtin_repr;      /* repr */
 static PyObject *default_kwnames;   /* ("default",) */
 static PyObject *internal_files;    /* site._internal, handed over by set_internal() */
+static PyObject *site_namer;        /* site -> label, handed over by set_site_name(), or NULL */
 static PyObject *this_module;       /* borrowed: lives as long as the interpreter */
+
+/* ---- values: what a record keeps of a Python value ------------------------- */
+
+/* A record holds no Python object that encoding would have to ask anything:
+ * only C numbers, exact str objects (immutable: their characters are read
+ * with no Python API call, so without the GIL) and bytes of finished JSON.
+ * Every object a Value holds is a str or bytes, neither of which takes part
+ * in reference cycles, so the ring needs no GC traversal. */
+enum {
+    V_ABSENT,  /* None: a field or obj left out, "null" anywhere else */
+    V_NULL,    /* written as null: NaN, the infinities, a value nothing could render */
+    V_TRUE,
+    V_FALSE,
+    V_INT,     /* u.i */
+    V_FLOAT0,  /* u.d: an integral float below 1e16, written as its digits and ".0" */
+    V_STR,     /* u.o: an exact str, escaped when encoded */
+    V_ASCII,   /* u.o: an ASCII str written as it is (a big int's digits, a float's repr) */
+    V_JSON,    /* u.o: bytes that are already JSON (orjson's rendering of anything else) */
+};
+
+typedef struct {
+    int kind;
+    union {
+        long long i;
+        double d;
+        PyObject *o;
+    } u;
+} Value;
+
+static void
+value_release(Value *v)
+{
+    if (v->kind >= V_STR)
+        Py_DECREF(v->u.o);
+    v->kind = V_ABSENT;
+}
+
+/* Clear the pending exception if it is an ordinary one (1); leave a
+ * KeyboardInterrupt or SystemExit for the program (0). */
+static int
+clear_ordinary_error(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return 0;
+    PyErr_Clear();
+    return 1;
+}
+
+/* An exact str with its characters in their final form: a str subclass is
+ * copied, and on 3.11 a legacy string made ready.  New reference. */
+static PyObject *
+exact_str(PyObject *s)
+{
+    PyObject *text = PyUnicode_CheckExact(s) ? Py_NewRef(s) : PyUnicode_FromObject(s);
+#if PY_VERSION_HEX < 0x030C0000
+    if (text != NULL && PyUnicode_READY(text) < 0)
+        Py_CLEAR(text);
+#endif
+    return text;
+}
+
+/* Anything but the scalars: orjson.dumps(v, default=repr), as the pure sink
+ * renders it, else repr(v) as a string, else null.  May run Python code. */
+static int
+other_from(PyObject *v, Value *out)
+{
+    if (orjson_dumps != NULL) {
+        PyObject *args[2] = {v, builtin_repr};
+        PyObject *json = PyObject_Vectorcall(orjson_dumps, args, 1, default_kwnames);
+        if (json != NULL && PyBytes_CheckExact(json)) {
+            out->kind = V_JSON;
+            out->u.o = json;
+            return 0;
+        }
+        Py_XDECREF(json);
+        if (PyErr_Occurred() && !clear_ordinary_error())
+            return -1;
+    }
+    PyObject *text = PyObject_Repr(v);
+    PyObject *exact = text == NULL ? NULL : exact_str(text);
+    Py_XDECREF(text);
+    if (exact != NULL) {
+        out->kind = V_STR;
+        out->u.o = exact;
+        return 0;
+    }
+    if (!clear_ordinary_error())
+        return -1;
+    out->kind = V_NULL;
+    return 0;
+}
+
+/* What a record keeps of v.  0, or -1 with an exception (MemoryError, or a
+ * KeyboardInterrupt raised in a repr).  Runs Python code only for values
+ * that are not str, int, float, bool or None (orjson's default=repr), so
+ * callers convert before taking a seq. */
+static int
+value_from(PyObject *v, Value *out)
+{
+    out->kind = V_ABSENT;
+    if (v == Py_None)
+        return 0;
+    if (v == Py_True || v == Py_False) {
+        out->kind = v == Py_True ? V_TRUE : V_FALSE;
+        return 0;
+    }
+    if (PyUnicode_Check(v)) {
+        if ((out->u.o = exact_str(v)) == NULL)
+            return -1;
+        out->kind = V_STR;
+        return 0;
+    }
+    if (PyLong_CheckExact(v)) {
+        int overflow;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (x == -1 && PyErr_Occurred())
+            return -1;
+        if (!overflow) {
+            out->kind = V_INT;
+            out->u.i = x;
+            return 0;
+        }
+        PyObject *digits = PyObject_Str(v);  /* int's own str: C, no Python code */
+        if (digits != NULL && PyUnicode_IS_ASCII(digits)) {
+            out->kind = V_ASCII;
+            out->u.o = digits;
+            return 0;
+        }
+        Py_XDECREF(digits);
+        if (PyErr_Occurred() && !clear_ordinary_error())  /* past sys.set_int_max_str_digits */
+            return -1;
+        return other_from(v, out);
+    }
+    if (PyFloat_CheckExact(v)) {
+        double x = PyFloat_AS_DOUBLE(v);
+        if (!isfinite(x)) {
+            out->kind = V_NULL;
+            return 0;
+        }
+        if (x == floor(x) && fabs(x) < 1e16) {  /* repr is "%lld.0": written at encode */
+            out->kind = V_FLOAT0;
+            out->u.d = x;
+            return 0;
+        }
+        /* repr's shortest round-trip digits need PyOS_double_to_string, which
+         * allocates with PyMem_Malloc: made here, under the GIL. */
+        PyObject *text = PyObject_Repr(v);
+        if (text == NULL)
+            return -1;
+        if (!PyUnicode_IS_ASCII(text)) {  /* never so: a float's repr is ASCII */
+            Py_DECREF(text);
+            out->kind = V_NULL;
+            return 0;
+        }
+        out->kind = V_ASCII;
+        out->u.o = text;
+        return 0;
+    }
+    return other_from(v, out);
+}
 
 /* ---- the Sink ------------------------------------------------------------- */
 
-/* One captured event.  The five objects are strong references, never NULL
- * (a missing obj, site or fields is Py_None). */
+/* One field of a line: its key (an exact str) and its value, never None. */
+typedef struct {
+    PyObject *key;
+    Value value;
+} Field;
+
+/* Fields kept in the record itself; more go to a heap array. */
+#define SLOTS 6
+
+/* One captured event, everything the line needs as C data (see Value).
+ * A zeroed Record is an empty one: kinds V_ABSENT, no site, no fields. */
 typedef struct {
     long long seq;
     long long ts;
     unsigned long thread_id;
-    PyObject *event;
-    PyObject *thread;
-    PyObject *obj;
-    PyObject *site;
-    PyObject *fields;
+    Value event;
+    Value thread;
+    Value obj;
+    PyObject *site;      /* the site's label (an exact str), or NULL for none */
+    Py_ssize_t nfields;
+    Field slot[SLOTS];
+    Field *more;         /* fields nfields - SLOTS on (PyMem), or NULL */
 } Record;
+
+static inline Field *
+field_at(Record *r, Py_ssize_t i)
+{
+    return i < SLOTS ? &r->slot[i] : &r->more[i - SLOTS];
+}
+
+/* Let a record's references go.  The GIL is held (decref, PyMem_Free). */
+static void
+record_release(Record *r)
+{
+    value_release(&r->event);
+    value_release(&r->thread);
+    value_release(&r->obj);
+    Py_CLEAR(r->site);
+    for (Py_ssize_t i = 0; i < r->nfields; i++) {
+        Field *f = field_at(r, i);
+        Py_DECREF(f->key);
+        value_release(&f->value);
+    }
+    r->nfields = 0;
+    PyMem_Free(r->more);
+    r->more = NULL;
+}
 
 /* Invariants:
  * - ring holds `count` records from slot `head` on, wrapping at `capacity`,
@@ -111,8 +320,10 @@ typedef struct {
  * - count < max_pending whenever an emit stores a record (emits wait first).
  * - next_seq is the seq of the next record, and what close() hands out.
  * - last_ts is the largest ts drain has written; lines never go below it.
- * - site_names caches site -> site_name_of(site) for the drains that passed
- *   that very site_name_of.
+ * - site_names caches site -> label for the namer site_name_of, which is
+ *   the module's site_namer when the cache was filled.
+ * - draining is the pid of the process whose drain is encoding off the GIL,
+ *   or 0; a forked child sees its parent's pid there and knows it is stale.
  */
 typedef struct {
     PyObject_HEAD
@@ -125,22 +336,13 @@ typedef struct {
     long long last_ts;
     long long dropped;
     int open;
+    pid_t draining;
     PyObject *blocked;      /* dict: begin seq -> (thread, thread_id, event, obj, site, ts) */
-    PyObject *site_names;   /* dict: site -> str */
-    PyObject *site_name_of; /* the site_name callable site_names belongs to, or NULL */
+    PyObject *site_names;   /* dict: site -> label */
+    PyObject *site_name_of; /* the namer site_names belongs to, or NULL */
 } SinkObject;
 
 static PyTypeObject Sink_Type;
-
-static void
-record_release(Record *r)
-{
-    Py_DECREF(r->event);
-    Py_DECREF(r->thread);
-    Py_DECREF(r->obj);
-    Py_DECREF(r->site);
-    Py_DECREF(r->fields);
-}
 
 /* Detach the oldest n records into `out` (n <= count).  No Python code runs,
  * so the ring is consistent again before any other thread can look. */
@@ -262,11 +464,215 @@ wait_for_room(SinkObject *self)
     return 1;
 }
 
-/* Capture one event.  Returns its seq (>= 0), -1 when it was not kept
- * (closed, no room in time, no memory), -2 with an exception set.
- * `thread` is borrowed; *ts_out gets the record's ts. */
+/* site.site_name in C, for a sink used with no namer handed over:
+ * "basename:LINE" for a (filename, line) pair, str(site) for anything else. */
+static PyObject *
+default_site_name(PyObject *site)
+{
+    if (PyTuple_CheckExact(site) && PyTuple_GET_SIZE(site) == 2 &&
+        PyUnicode_Check(PyTuple_GET_ITEM(site, 0))) {
+        PyObject *path = PyTuple_GET_ITEM(site, 0);
+        Py_ssize_t n = PyUnicode_GetLength(path);
+        Py_ssize_t slash = PyUnicode_FindChar(path, '/', 0, n, -1);
+        if (slash == -2)
+            return NULL;
+        PyObject *base = PyUnicode_Substring(path, slash + 1, n);
+        if (base == NULL)
+            return NULL;
+        PyObject *name = PyUnicode_FromFormat("%U:%S", base, PyTuple_GET_ITEM(site, 1));
+        Py_DECREF(base);
+        return name;
+    }
+    return PyObject_Str(site);
+}
+
+/* A site's label: from the sink's cache, else the namer's answer (Python
+ * code: callers ask before taking a seq).  New reference to an exact str,
+ * or NULL with an exception. */
+static PyObject *
+site_label(SinkObject *self, PyObject *site)
+{
+    if (self->site_name_of != site_namer) {  /* set_site_name() named sites anew */
+        PyDict_Clear(self->site_names);
+        Py_XSETREF(self->site_name_of, Py_XNewRef(site_namer));
+    }
+    PyObject *name = PyDict_GetItemWithError(self->site_names, site);
+    if (name != NULL)
+        return Py_NewRef(name);
+    int cacheable = 1;
+    if (PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_TypeError))
+            return NULL;
+        PyErr_Clear();  /* unhashable: name it every time */
+        cacheable = 0;
+    }
+    PyObject *namer = Py_XNewRef(site_namer);  /* the call may replace it */
+    PyObject *answer =
+        namer == NULL ? default_site_name(site) : PyObject_CallOneArg(namer, site);
+    if (answer == NULL) {
+        Py_XDECREF(namer);
+        return NULL;
+    }
+    name = PyUnicode_Check(answer) ? exact_str(answer) : PyObject_Str(answer);
+    Py_DECREF(answer);
+    int same = self->site_name_of == namer;
+    Py_XDECREF(namer);
+    if (name == NULL || !cacheable || !same)
+        return name;
+    if (PyDict_GET_SIZE(self->site_names) >= RING_KEEP)  /* keep the cache bounded */
+        PyDict_Clear(self->site_names);
+    if (PyDict_SetItem(self->site_names, site, name) < 0)
+        Py_CLEAR(name);
+    return name;
+}
+
+/* Room for `total` fields: the slots, and a heap array past them.  0, or
+ * -1 with MemoryError. */
+static int
+record_reserve(Record *r, Py_ssize_t total)
+{
+    if (total <= SLOTS)
+        return 0;
+    r->more = PyMem_New(Field, (size_t)(total - SLOTS));
+    if (r->more == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* Turn an event's parts into a record's C data (a zeroed *r on entry).
+ * Runs Python code (the site namer on a cache miss, orjson for odd values),
+ * so it comes before the seq is taken.  `begin_seq` (or NULL) is the first
+ * field, as in {"begin_seq": begin_seq, **fields}.  0, or -1 with an
+ * exception and *r released. */
+static int
+record_fill(SinkObject *self, Record *r, PyObject *event, PyObject *thread, PyObject *obj,
+            PyObject *site, PyObject *begin_seq, PyObject *fields)
+{
+    if (value_from(event, &r->event) < 0 || value_from(thread, &r->thread) < 0 ||
+        value_from(obj, &r->obj) < 0)
+        goto error;
+    if (site != Py_None && (r->site = site_label(self, site)) == NULL)
+        goto error;
+    Py_ssize_t room = (begin_seq != NULL) + (fields == Py_None ? 0 : PyDict_GET_SIZE(fields));
+    if (record_reserve(r, room) < 0)
+        goto error;
+    if (begin_seq != NULL) {
+        /* {"begin_seq": b, **fields}: a begin_seq among the fields wins. */
+        PyObject *given = fields == Py_None ? NULL
+                                            : PyDict_GetItemWithError(fields, str_begin_seq);
+        if (given == NULL && PyErr_Occurred())
+            goto error;
+        PyObject *value = given != NULL ? given : begin_seq;
+        if (value != Py_None) {
+            Field *f = &r->slot[0];
+            if (value_from(value, &f->value) < 0)
+                goto error;
+            f->key = Py_NewRef(str_begin_seq);
+            r->nfields = 1;
+        }
+    }
+    if (fields == Py_None)
+        return 0;
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    /* A repr run by value_from may change the dict: PyDict_Next stays safe,
+     * and never more than `room` fields are kept. */
+    while (r->nfields < room && PyDict_Next(fields, &pos, &key, &value)) {
+        if (value == Py_None)
+            continue;
+        Py_INCREF(key);
+        Py_INCREF(value);
+        int skip = begin_seq != NULL && PyUnicode_Check(key) &&
+                   PyUnicode_Compare(key, str_begin_seq) == 0;
+        Field *f = field_at(r, r->nfields);
+        PyObject *text = NULL;
+        int rc = 0;
+        if (!skip) {
+            text = PyUnicode_Check(key) ? exact_str(key) : PyObject_Str(key);
+            rc = text == NULL || value_from(value, &f->value) < 0 ? -1 : 0;
+        }
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (rc < 0) {
+            Py_XDECREF(text);
+            goto error;
+        }
+        if (!skip) {
+            f->key = text;
+            r->nfields++;
+        }
+    }
+    return 0;
+error:
+    record_release(r);
+    return -1;
+}
+
+/* Store a filled record as the next event, taking over its references (*r
+ * is left empty); the caller made sure of room (ring_grow).  Returns the
+ * seq; *ts_out (if given) gets the ts.
+ *
+ * GIL rule: from taking the seq to storing the record no Python code runs
+ * and the GIL is never let go, so no other thread and no signal handler can
+ * come in between: records enter the ring in seq order. */
 static long long
-capture(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site,
+store_now(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
+{
+    long long seq = r->seq = self->next_seq++;
+    r->ts = monotonic_ns();
+    if (ts_out != NULL)
+        *ts_out = r->ts;
+    r->thread_id = ident;
+    self->ring[(self->head + self->count) & (self->capacity - 1)] = *r;
+    self->count++;
+    memset(r, 0, sizeof *r);
+    return seq;
+}
+
+/* Store a filled record as the next event (takes ownership of *r).  Returns
+ * its seq (>= 0), -1 when it was not kept (closed, no room in time, no
+ * memory), -2 with an exception set.  *ts_out gets the record's ts. */
+static long long
+store(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
+{
+    if (self->count >= self->max_pending) {
+        int room = wait_for_room(self);
+        if (room <= 0) {
+            self->dropped++;
+            record_release(r);
+            return room < 0 ? -2 : -1;
+        }
+    }
+    if (!self->open) {
+        record_release(r);
+        return -1;
+    }
+    if (ring_grow(self) < 0) {
+        self->dropped++;
+        record_release(r);
+        return -1;
+    }
+    return store_now(self, r, ident, ts_out);
+}
+
+/* A conversion failed: an ordinary error only costs the event (counted as
+ * dropped; the program must not fail for our sake), a KeyboardInterrupt
+ * goes on to the program. */
+static long long
+capture_failed(SinkObject *self)
+{
+    if (!clear_ordinary_error())
+        return -2;
+    self->dropped++;
+    return -1;
+}
+
+/* Capture one event.  Returns its seq (>= 0), -1 when it was not kept,
+ * -2 with an exception set.  `thread` is borrowed; *ts_out gets the ts. */
+static long long
+capture(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site, PyObject *begin_seq,
         PyObject *fields, PyObject *thread, unsigned long ident, long long *ts_out)
 {
     if (!self->open)
@@ -276,31 +682,11 @@ capture(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site,
                      Py_TYPE(fields)->tp_name);
         return -2;
     }
-    if (self->count >= self->max_pending) {
-        int room = wait_for_room(self);
-        if (room <= 0) {
-            self->dropped++;
-            return room < 0 ? -2 : -1;
-        }
-    }
-    if (!self->open)
-        return -1;
-    /* From here to the end no Python code runs (see the top of the file). */
-    if (ring_grow(self) < 0) {
-        self->dropped++;
-        return -1;
-    }
-    Record *r = &self->ring[(self->head + self->count) & (self->capacity - 1)];
-    r->seq = self->next_seq++;
-    r->ts = *ts_out = monotonic_ns();
-    r->thread_id = ident;
-    r->event = Py_NewRef(event);
-    r->thread = Py_NewRef(thread);
-    r->obj = Py_NewRef(obj);
-    r->site = Py_NewRef(site);
-    r->fields = Py_NewRef(fields);
-    self->count++;
-    return r->seq;
+    Record r;
+    memset(&r, 0, sizeof r);
+    if (record_fill(self, &r, event, thread, obj, site, begin_seq, fields) < 0)
+        return capture_failed(self);
+    return store(self, &r, ident, ts_out);
 }
 
 static PyObject *
@@ -313,8 +699,8 @@ seq_result(long long seq)
  * reference to its name. */
 static long long
 capture_here(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site,
-             PyObject *fields, PyObject **name_out, unsigned long *ident_out,
-             long long *ts_out)
+             PyObject *begin_seq, PyObject *fields, PyObject **name_out,
+             unsigned long *ident_out, long long *ts_out)
 {
     if (!self->open)
         return -1;
@@ -323,7 +709,7 @@ capture_here(SinkObject *self, PyObject *event, PyObject *obj, PyObject *site,
     PyObject *name = thread_name(ident);
     if (name == NULL)
         return -2;
-    long long seq = capture(self, event, obj, site, fields, name, ident, ts_out);
+    long long seq = capture(self, event, obj, site, begin_seq, fields, name, ident, ts_out);
     if (name_out != NULL && seq >= 0) {
         *name_out = name;
         *ident_out = ident;
@@ -383,7 +769,7 @@ Sink_emit(SinkObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *k
     long long ts;
     if (parse_args("emit", args, nargs, kwnames, EMIT_ARGS, 3, 4, a) < 0)
         return NULL;
-    return seq_result(capture_here(self, a[0], a[1], a[2], a[3], NULL, NULL, &ts));
+    return seq_result(capture_here(self, a[0], a[1], a[2], NULL, a[3], NULL, NULL, &ts));
 }
 
 static PyObject *
@@ -396,7 +782,7 @@ Sink_emit_as(SinkObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject
     unsigned long ident = PyLong_AsUnsignedLong(a[5]);
     if (ident == (unsigned long)-1 && PyErr_Occurred())
         return NULL;
-    return seq_result(capture(self, a[0], a[1], a[2], a[3], a[4], ident, &ts));
+    return seq_result(capture(self, a[0], a[1], a[2], NULL, a[3], a[4], ident, &ts));
 }
 
 static PyObject *
@@ -408,7 +794,7 @@ Sink_begin(SinkObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *
     long long ts = 0;
     if (parse_args("begin", args, nargs, kwnames, EMIT_ARGS, 3, 4, a) < 0)
         return NULL;
-    long long seq = capture_here(self, a[0], a[1], a[2], a[3], &name, &ident, &ts);
+    long long seq = capture_here(self, a[0], a[1], a[2], NULL, a[3], &name, &ident, &ts);
     if (seq < 0)
         return seq_result(seq);
     /* The event is kept whatever happens below: a begin missing from
@@ -444,20 +830,7 @@ Sink_end(SinkObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     }
     else if (PyErr_Occurred())
         return NULL;
-    if (!self->open)
-        return PyLong_FromLong(-1);
-    /* {"begin_seq": begin_seq, **fields} */
-    PyObject *line = PyDict_New();
-    if (line == NULL || PyDict_SetItem(line, str_begin_seq, begin_seq) < 0 ||
-        (fields != Py_None && PyDict_Update(line, fields) < 0)) {
-        Py_XDECREF(line);
-        PyErr_Clear();
-        self->dropped++;
-        return PyLong_FromLong(-1);
-    }
-    long long seq = capture_here(self, a[1], a[2], a[3], line, NULL, NULL, &ts);
-    Py_DECREF(line);
-    return seq_result(seq);
+    return seq_result(capture_here(self, a[1], a[2], a[3], begin_seq, fields, NULL, NULL, &ts));
 }
 
 static PyObject *
@@ -489,9 +862,16 @@ Sink_wait(SinkObject *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
-/* ---- drain: records to JSON lines ------------------------------------------ */
+/* ---- drain: records to JSON lines, off the GIL ------------------------------ */
 
-/* A growable byte buffer. */
+/* GIL rule: everything from here to encode_batch runs WITHOUT the GIL.  It
+ * touches only the batch (detached from the ring, owned by the draining
+ * thread) and reads str and bytes objects the batch holds strong references
+ * to, through macros that read their immutable contents (no Python API
+ * call, no reference count touched).  Memory comes from the raw allocator,
+ * the one that needs no GIL; errors are return codes, never exceptions. */
+
+/* A growable byte buffer (PyMem_Raw*). */
 typedef struct {
     char *data;
     Py_ssize_t len;
@@ -503,16 +883,12 @@ buf_reserve(Buf *b, Py_ssize_t extra)
 {
     if (b->cap - b->len >= extra)
         return 0;
-    if (extra > PY_SSIZE_T_MAX / 2 - b->len) {
-        PyErr_NoMemory();
+    if (extra > PY_SSIZE_T_MAX / 2 - b->len)
         return -1;
-    }
     Py_ssize_t cap = Py_MAX(b->cap * 2, b->len + extra);
-    char *data = PyMem_Realloc(b->data, (size_t)cap);
-    if (data == NULL) {
-        PyErr_NoMemory();
+    char *data = PyMem_RawRealloc(b->data, (size_t)cap);
+    if (data == NULL)
         return -1;
-    }
     b->data = data;
     b->cap = cap;
     return 0;
@@ -554,22 +930,15 @@ put_int(Buf *b, long long x)
 
 /* A str as a JSON string, escaped as orjson does: \" \\ \b \f \n \r \t,
  * other control characters as \u00XX, the rest as UTF-8.  A lone surrogate,
- * which UTF-8 cannot hold, is written as its \uXXXX escape. */
+ * which UTF-8 cannot hold, is written as its \uXXXX escape.  `s` is an exact
+ * str, ready (see exact_str), read through its canonical representation. */
 static int
 put_str(Buf *b, PyObject *s)
 {
     static const char hex[] = "0123456789abcdef";
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(s) < 0)
-        return -1;
-#endif
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
     /* No code point takes more than 6 bytes: reserve once, then write. */
-    if (n > (PY_SSIZE_T_MAX / 2 - 2) / 6) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    if (buf_reserve(b, 6 * n + 2) < 0)
+    if (n > (PY_SSIZE_T_MAX / 2 - 2) / 6 || buf_reserve(b, 6 * n + 2) < 0)
         return -1;
     int kind = PyUnicode_KIND(s);
     const void *data = PyUnicode_DATA(s);
@@ -624,155 +993,68 @@ put_str(Buf *b, PyObject *s)
     return 0;
 }
 
-/* Anything but the scalars: orjson.dumps(v, default=repr) as the pure
- * sink's renderer would, else repr(v) as a string, else null. */
 static int
-put_other(Buf *b, PyObject *v)
+put_value(Buf *b, const Value *v)
 {
-    if (orjson_dumps == NULL) {
-        PyObject *orjson = PyImport_ImportModule("orjson");
-        if (orjson != NULL) {
-            orjson_dumps = PyObject_GetAttrString(orjson, "dumps");
-            Py_DECREF(orjson);
-        }
-        PyErr_Clear();
-    }
-    if (orjson_dumps != NULL) {
-        PyObject *args[2] = {v, builtin_repr};
-        PyObject *json = PyObject_Vectorcall(orjson_dumps, args, 1, default_kwnames);
-        if (json != NULL && PyBytes_Check(json)) {
-            int rc = buf_put(b, PyBytes_AS_STRING(json), PyBytes_GET_SIZE(json));
-            Py_DECREF(json);
-            return rc;
-        }
-        Py_XDECREF(json);
-        PyErr_Clear();
-    }
-    PyObject *text = PyObject_Repr(v);
-    if (text != NULL) {
-        int rc = put_str(b, text);
-        Py_DECREF(text);
-        return rc;
-    }
-    PyErr_Clear();
-    return PUT_LITERAL(b, "null");
-}
-
-/* One value: the JSON scalars written here, the rest through put_other. */
-static int
-put_value(Buf *b, PyObject *v)
-{
-    if (v == Py_None)
-        return PUT_LITERAL(b, "null");
-    if (v == Py_True)
+    switch (v->kind) {
+    case V_TRUE:
         return PUT_LITERAL(b, "true");
-    if (v == Py_False)
+    case V_FALSE:
         return PUT_LITERAL(b, "false");
-    if (PyUnicode_Check(v))
-        return put_str(b, v);
-    if (PyLong_CheckExact(v)) {
-        int overflow;
-        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-        if (x == -1 && PyErr_Occurred())
-            return -1;
-        if (overflow) {  /* a big int: its decimal digits (int's own str) */
-            PyObject *digits = PyObject_Str(v);
-            if (digits == NULL) {  /* past sys.set_int_max_str_digits */
-                PyErr_Clear();
-                return put_other(b, v);
-            }
-            Py_ssize_t n;
-            const char *s = PyUnicode_AsUTF8AndSize(digits, &n);
-            int rc = s == NULL ? -1 : buf_put(b, s, n);
-            Py_DECREF(digits);
-            return rc;
-        }
-        return put_int(b, x);
+    case V_INT:
+        return put_int(b, v->u.i);
+    case V_FLOAT0:
+        if (v->u.d == 0 && signbit(v->u.d))
+            return PUT_LITERAL(b, "-0.0");
+        return put_int(b, (long long)v->u.d) < 0 ? -1 : PUT_LITERAL(b, ".0");
+    case V_STR:
+        return put_str(b, v->u.o);
+    case V_ASCII:
+        return buf_put(b, (const char *)PyUnicode_DATA(v->u.o), PyUnicode_GET_LENGTH(v->u.o));
+    case V_JSON:
+        return buf_put(b, PyBytes_AS_STRING(v->u.o), PyBytes_GET_SIZE(v->u.o));
+    default:  /* V_ABSENT, V_NULL */
+        return PUT_LITERAL(b, "null");
     }
-    if (PyFloat_CheckExact(v)) {
-        double x = PyFloat_AS_DOUBLE(v);
-        if (!isfinite(x))
-            return PUT_LITERAL(b, "null");
-        char *s = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-        if (s == NULL)
-            return -1;
-        int rc = buf_put(b, s, (Py_ssize_t)strlen(s));
-        PyMem_Free(s);
-        return rc;
-    }
-    return put_other(b, v);
 }
 
-/* The trace's name for a site: site_name_of(site), once per distinct site.
- * New reference, or NULL with an exception. */
-static PyObject *
-site_label(SinkObject *self, PyObject *site, PyObject *site_name_of)
-{
-    PyObject *name = PyDict_GetItemWithError(self->site_names, site);
-    if (name != NULL)
-        return Py_NewRef(name);
-    int cacheable = 1;
-    if (PyErr_Occurred()) {
-        if (!PyErr_ExceptionMatches(PyExc_TypeError))
-            return NULL;
-        PyErr_Clear();  /* unhashable: name it every time */
-        cacheable = 0;
-    }
-    name = PyObject_CallOneArg(site_name_of, site);
-    if (name == NULL || !cacheable)
-        return name;
-    if (PyDict_GET_SIZE(self->site_names) >= RING_KEEP)  /* keep the cache bounded */
-        PyDict_Clear(self->site_names);
-    if (PyDict_SetItem(self->site_names, site, name) < 0)
-        Py_CLEAR(name);
-    return name;
-}
-
-/* One record as one line, in the pure sink's key order. */
+/* One record as one line, in the pure sink's key order; *last_ts is the
+ * largest ts written so far. */
 static int
-put_record(SinkObject *self, Buf *b, const Record *r, PyObject *site_name_of)
+put_record(Buf *b, Record *r, long long *last_ts)
 {
-    long long ts = Py_MAX(r->ts, self->last_ts);
-    self->last_ts = ts;
-    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, r->event) < 0 ||
+    long long ts = Py_MAX(r->ts, *last_ts);
+    *last_ts = ts;
+    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, &r->event) < 0 ||
         PUT_LITERAL(b, ",\"ts\":") < 0 || put_int(b, ts) < 0 ||
         PUT_LITERAL(b, ",\"seq\":") < 0 || put_int(b, r->seq) < 0 ||
-        PUT_LITERAL(b, ",\"thread\":") < 0 || put_value(b, r->thread) < 0 ||
+        PUT_LITERAL(b, ",\"thread\":") < 0 || put_value(b, &r->thread) < 0 ||
         PUT_LITERAL(b, ",\"thread_id\":") < 0 || put_uint(b, r->thread_id, 0) < 0)
         return -1;
-    if (r->obj != Py_None && (PUT_LITERAL(b, ",\"obj\":") < 0 || put_value(b, r->obj) < 0))
+    if (r->obj.kind != V_ABSENT &&
+        (PUT_LITERAL(b, ",\"obj\":") < 0 || put_value(b, &r->obj) < 0))
         return -1;
-    if (r->site != Py_None) {
-        PyObject *name = site_label(self, r->site, site_name_of);
-        if (name == NULL)
+    if (r->site != NULL && (PUT_LITERAL(b, ",\"site\":") < 0 || put_str(b, r->site) < 0))
+        return -1;
+    for (Py_ssize_t i = 0; i < r->nfields; i++) {
+        Field *f = field_at(r, i);
+        if (PUT_LITERAL(b, ",") < 0 || put_str(b, f->key) < 0 || PUT_LITERAL(b, ":") < 0 ||
+            put_value(b, &f->value) < 0)
             return -1;
-        int rc = PUT_LITERAL(b, ",\"site\":") < 0 ? -1 : put_value(b, name);
-        Py_DECREF(name);
-        if (rc < 0)
-            return -1;
-    }
-    if (PyDict_Check(r->fields)) {
-        Py_ssize_t pos = 0;
-        PyObject *key, *value;
-        while (PyDict_Next(r->fields, &pos, &key, &value)) {
-            if (value == Py_None)
-                continue;
-            /* Encoding value may run Python code: hold both meanwhile. */
-            Py_INCREF(key);
-            Py_INCREF(value);
-            PyObject *text = PyUnicode_Check(key) ? Py_NewRef(key) : PyObject_Str(key);
-            int rc = text == NULL || PUT_LITERAL(b, ",") < 0 || put_str(b, text) < 0 ||
-                             PUT_LITERAL(b, ":") < 0 || put_value(b, value) < 0
-                         ? -1
-                         : 0;
-            Py_XDECREF(text);
-            Py_DECREF(key);
-            Py_DECREF(value);
-            if (rc < 0)
-                return -1;
-        }
     }
     return PUT_LITERAL(b, "}\n");
+}
+
+/* The whole batch, without the GIL: 0, or -1 when memory ran out. */
+static int
+encode_batch(Buf *b, Record *batch, Py_ssize_t n, long long *last_ts)
+{
+    if (buf_reserve(b, Py_MIN(n, 8192) * 128) < 0)
+        return -1;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (put_record(b, &batch[i], last_ts) < 0)
+            return -1;
+    return 0;
 }
 
 static PyObject *
@@ -786,14 +1068,22 @@ Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
                                      &final))
         return NULL;
     /* `final` changes nothing here: records are in seq order already, with
-     * no gap to hold back. */
+     * no gap to hold back.  `site_name` neither: sites were named at
+     * capture, by the namer set_site_name() handed over (capture gives it
+     * site.site_name, which is what the recorder passes here too). */
     Py_ssize_t n = Py_MIN(self->count, limit);
     if (n <= 0)
         return PyBytes_FromStringAndSize(NULL, 0);
-    /* Take the batch out of the ring before any Python code runs: encoding
-     * calls site_name, orjson and repr, during which other threads emit,
-     * and the ring may grow and move. */
-    Record *batch = PyMem_Malloc((size_t)n * sizeof(Record));
+    pid_t pid = getpid();
+    if (self->draining == pid) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "another thread is draining this sink: drains must not overlap, "
+                        "or their lines would leave seq order");
+        return NULL;
+    }
+    /* Take the batch out of the ring while the GIL is held: once it is let
+     * go, other threads emit, and the ring may grow and move. */
+    Record *batch = PyMem_New(Record, (size_t)n);
     if (batch == NULL)
         return PyErr_NoMemory();
     ring_take(self, batch, n);
@@ -802,24 +1092,461 @@ Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
         self->ring = NULL;
         self->capacity = self->head = 0;
     }
-    if (site_name_of != self->site_name_of) {
-        Py_XSETREF(self->site_name_of, Py_NewRef(site_name_of));
-        PyDict_Clear(self->site_names);
-    }
     Buf b = {NULL, 0, 0};
-    Py_ssize_t done = 0;
-    if (buf_reserve(&b, Py_MIN(n, 8192) * 128) == 0) {
-        while (done < n && put_record(self, &b, &batch[done], site_name_of) == 0)
-            done++;
+    long long last_ts = self->last_ts;
+    int rc;
+    self->draining = pid;
+    Py_BEGIN_ALLOW_THREADS
+    rc = encode_batch(&b, batch, n, &last_ts);
+    Py_END_ALLOW_THREADS
+    self->draining = 0;
+    PyObject *lines = NULL;
+    if (rc == 0) {
+        self->last_ts = last_ts;
+        lines = PyBytes_FromStringAndSize(b.data, b.len);
     }
-    PyObject *lines = done == n ? PyBytes_FromStringAndSize(b.data, b.len) : NULL;
-    PyMem_Free(b.data);
+    else
+        PyErr_NoMemory();
+    PyMem_RawFree(b.data);
     if (lines == NULL)  /* the exception goes up; the batch is gone: say so */
         self->dropped += n;
+    /* Back under the GIL: let the batch's references go, all at once. */
     for (Py_ssize_t i = 0; i < n; i++)
         record_release(&batch[i]);
     PyMem_Free(batch);
     return lines;
+}
+
+/* ---- tracer.List's commonest operations, whole in C ------------------------- */
+
+/* list_append and list_pop do what List.append and List.pop do while
+ * recording (tracer/primitives/lists.py, the reference), in one call: take
+ * the list's own _lock, change the list and its item numbers, capture the
+ * line, let the lock go.  They answer NotImplemented, having changed
+ * nothing, whenever the case is not the simple one (the lock is busy, the
+ * numbering belongs to another recording, a value that is not a str, int,
+ * float, bytes, bool or None, an index out of range, a full ring...), and
+ * List runs its Python code instead: one behaviour, one set of lines.
+ *
+ * GIL rule: from the lock's acquire(False) to its release() no Python code
+ * runs and the GIL is never let go (acquire(False) of a _thread.RLock
+ * never waits, repr of those exact types is C), so the steps are atomic
+ * for every other thread, as the seq-to-store steps of any capture are. */
+
+static PyFrameObject *find_frame(Py_ssize_t depth);
+
+static PyObject *rlock_type;       /* _thread.RLock */
+static PyObject *str_acquire, *str_release, *str_lock_attr, *str_ids, *str_last_id,
+    *str_generation, *str_item, *str_index, *str_depth, *str_value;
+static PyObject *str_list_append, *str_list_pop;  /* schema.LIST_APPEND, schema.LIST_POP */
+
+/* short_repr(v) for an exact str, int, float, bytes, bool or None: repr, cut
+ * to VALUE_REPR_LIMIT as text[:77] + "...".  New reference; NULL with no
+ * exception for any other value (or a repr that failed: the Python path
+ * writes its placeholder); NULL with an exception only for MemoryError or
+ * a KeyboardInterrupt. */
+#define VALUE_REPR_LIMIT 80
+static PyObject *
+simple_repr(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (!(t == &PyLong_Type || t == &PyUnicode_Type || t == &PyFloat_Type ||
+          t == &PyBytes_Type || t == &PyBool_Type || v == Py_None))
+        return NULL;
+    PyObject *text = PyObject_Repr(v);
+    if (text == NULL) {  /* e.g. past sys.set_int_max_str_digits */
+        clear_ordinary_error();
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GetLength(text);
+    if (n > VALUE_REPR_LIMIT) {
+        PyObject *head = PyUnicode_Substring(text, 0, VALUE_REPR_LIMIT - 3);
+        Py_SETREF(text, NULL);
+        if (head == NULL)
+            return NULL;
+        PyObject *dots = PyUnicode_FromString("...");
+        text = dots == NULL ? NULL : PyUnicode_Concat(head, dots);
+        Py_DECREF(head);
+        Py_XDECREF(dots);
+        if (text == NULL)
+            clear_ordinary_error();
+    }
+    return text;
+}
+
+/* The pending exception as one object (NULL for none), and back. */
+static PyObject *
+raised_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+static void
+restore_exception(PyObject *exc)
+{
+    if (exc == NULL)
+        return;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
+/* Site labels by (code object, instruction): a direct-mapped cache that
+ * spares the fast paths the line-number lookup, the site tuple and the
+ * namer.  Each entry holds its code object, so an address is never reused
+ * while it is cached; the whole cache is emptied when the namer changes. */
+#define LABEL_CACHE 4096
+typedef struct {
+    PyObject *code;
+    int lasti;
+    PyObject *label;
+} LabelEntry;
+static LabelEntry label_cache[LABEL_CACHE];
+static PyObject *label_cache_namer;  /* the namer the cache's labels came from */
+
+static void
+label_cache_clear(void)
+{
+    for (Py_ssize_t i = 0; i < LABEL_CACHE; i++) {
+        Py_CLEAR(label_cache[i].code);
+        Py_CLEAR(label_cache[i].label);
+    }
+}
+
+/* The label of caller_site(depth), as site_label names it: a new reference
+ * to a str, Py_None for no site, NULL with an exception.  May run Python
+ * code (the namer, on a miss; a code object let go from the cache). */
+static PyObject *
+caller_label(SinkObject *self, Py_ssize_t depth)
+{
+    PyFrameObject *frame = find_frame(depth);
+    if (frame == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    int lasti = PyFrame_GetLasti(frame);
+    if (label_cache_namer != site_namer) {
+        label_cache_clear();
+        Py_XSETREF(label_cache_namer, Py_XNewRef(site_namer));
+    }
+    LabelEntry *e =
+        &label_cache[(((uintptr_t)code >> 4) * 31u + (unsigned)lasti) & (LABEL_CACHE - 1)];
+    if (e->code == (PyObject *)code && e->lasti == lasti) {
+        Py_DECREF(code);
+        Py_DECREF(frame);
+        return Py_NewRef(e->label);
+    }
+    PyObject *site = Py_BuildValue("(Oi)", code->co_filename, PyFrame_GetLineNumber(frame));
+    Py_DECREF(frame);
+    PyObject *label = site == NULL ? NULL : site_label(self, site);
+    Py_XDECREF(site);
+    if (label == NULL || label_cache_namer != site_namer) {  /* the namer changed meanwhile */
+        Py_DECREF(code);
+        return label;
+    }
+    PyObject *old_code = e->code, *old_label = e->label;
+    e->code = (PyObject *)code;  /* the reference goes to the cache */
+    e->lasti = lasti;
+    e->label = Py_NewRef(label);
+    Py_XDECREF(old_code);
+    Py_XDECREF(old_label);
+    return label;
+}
+
+/* What both operations gather before they touch the list. */
+typedef struct {
+    PyObject *dict;   /* the list's instance dict (new reference) */
+    PyObject *lock;   /* its _lock (borrowed from dict) */
+    Record r;         /* the line, its event, thread, obj and site filled */
+    unsigned long ident;
+} ListCall;
+
+static void
+listcall_release(ListCall *c)
+{
+    record_release(&c->r);
+    Py_CLEAR(c->dict);
+}
+
+/* Prepare a call on `lst`: 1 ready, 0 declined, -1 with an exception.
+ * Runs Python code only where a capture may (a thread threading does not
+ * know, a site namer on a cache miss), before any lock is taken. */
+static int
+listcall_prepare(SinkObject *self, ListCall *c, PyObject *lst, PyObject *event)
+{
+    memset(c, 0, sizeof *c);
+    if (!self->open || !PyList_Check(lst) || self->count >= self->max_pending)
+        return 0;
+    c->dict = PyObject_GenericGetDict(lst, NULL);
+    if (c->dict == NULL)
+        return clear_ordinary_error() ? 0 : -1;
+    PyObject *name = PyDict_GetItemWithError(c->dict, str_name);
+    c->lock = PyDict_GetItemWithError(c->dict, str_lock_attr);
+    if (name == NULL || !PyUnicode_Check(name) || c->lock == NULL ||
+        Py_TYPE(c->lock) != (PyTypeObject *)rlock_type) {
+        listcall_release(c);
+        return PyErr_Occurred() && !clear_ordinary_error() ? -1 : 0;
+    }
+    /* The Python path asks caller_site() from List.append: the same depth. */
+    PyObject *label = caller_label(self, 2);
+    if (label == NULL) {
+        listcall_release(c);
+        return clear_ordinary_error() ? 0 : -1;
+    }
+    c->ident = PyThread_get_thread_ident();
+    PyObject *thread = thread_name(c->ident);
+    int rc = thread == NULL
+                 ? -1
+                 : record_fill(self, &c->r, event, thread, name, Py_None, NULL, Py_None);
+    Py_XDECREF(thread);
+    if (rc < 0) {
+        Py_DECREF(label);
+        Py_CLEAR(c->dict);  /* record_fill released the record */
+        return clear_ordinary_error() ? 0 : -1;
+    }
+    if (label != Py_None)
+        c->r.site = label;  /* the reference goes to the record */
+    else
+        Py_DECREF(label);
+    return 1;
+}
+
+/* acquire(False) on the list's RLock: 1 taken, 0 busy, -1 error. */
+static int
+listcall_lock(ListCall *c)
+{
+    PyObject *args[2] = {c->lock, Py_False};
+    PyObject *got = PyObject_VectorcallMethod(str_acquire, args,
+                                              2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (got == NULL)
+        return -1;
+    int taken = got == Py_True;
+    Py_DECREF(got);
+    return taken;
+}
+
+/* release() on it, keeping any exception already raised.  0, or -1 with
+ * an exception. */
+static int
+listcall_unlock(ListCall *c)
+{
+    PyObject *pending = raised_exception();
+    PyObject *args[1] = {c->lock};
+    PyObject *done = PyObject_VectorcallMethod(str_release, args,
+                                               1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_XDECREF(done);
+    if (pending != NULL) {
+        PyErr_Clear();
+        restore_exception(pending);
+        return -1;
+    }
+    return done == NULL ? -1 : 0;
+}
+
+/* Under the lock: the item numbers (_ids) and _last_id, when they belong
+ * to this recording and look as List keeps them.  1, or 0 (decline). */
+static int
+listcall_ids(ListCall *c, PyObject *generation, PyObject **ids, long long *last_id)
+{
+    PyObject *gen = PyDict_GetItemWithError(c->dict, str_generation);
+    PyObject *list = PyDict_GetItemWithError(c->dict, str_ids);
+    PyObject *last = PyDict_GetItemWithError(c->dict, str_last_id);
+    if (gen == NULL || list == NULL || last == NULL || !PyLong_CheckExact(gen) ||
+        !PyLong_CheckExact(generation) || !PyList_CheckExact(list) || !PyLong_CheckExact(last)) {
+        PyErr_Clear();
+        return 0;
+    }
+    int overflow;
+    long long g = PyLong_AsLongLongAndOverflow(gen, &overflow);
+    if (overflow || g != PyLong_AsLongLongAndOverflow(generation, &overflow) || overflow)
+        return 0;
+    *last_id = PyLong_AsLongLongAndOverflow(last, &overflow);
+    if (overflow || *last_id < 0 || *last_id == LLONG_MAX) {
+        PyErr_Clear();
+        return 0;
+    }
+    *ids = list;
+    return 1;
+}
+
+/* The line's fields: item, index, depth, value (text: a new reference,
+ * taken over).  The record has room: record_fill reserved none past the
+ * slots. */
+static void
+listcall_fields(ListCall *c, long long item, Py_ssize_t index, Py_ssize_t depth,
+                PyObject *text)
+{
+    Field *f = c->r.slot;
+    f[0].key = Py_NewRef(str_item);
+    f[0].value.kind = V_INT;
+    f[0].value.u.i = item;
+    f[1].key = Py_NewRef(str_index);
+    f[1].value.kind = V_INT;
+    f[1].value.u.i = index;
+    f[2].key = Py_NewRef(str_depth);
+    f[2].value.kind = V_INT;
+    f[2].value.u.i = depth;
+    f[3].key = Py_NewRef(str_value);
+    f[3].value.kind = V_STR;
+    f[3].value.u.o = text;
+    c->r.nfields = 4;
+}
+
+static PyObject *
+Sink_list_append(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "list_append() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *lst = args[0], *value = args[1];
+    PyObject *text = simple_repr(value);
+    if (text == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_NotImplemented);
+    /* A new str of ours: exact and ready, as a record wants it. */
+    ListCall c;
+    int ready = listcall_prepare(self, &c, lst, str_list_append);
+    if (ready <= 0) {
+        Py_DECREF(text);
+        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    int locked = listcall_lock(&c);
+    if (locked <= 0) {
+        Py_DECREF(text);
+        listcall_release(&c);
+        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    PyObject *result = Py_NotImplemented;
+    PyObject *ids, *item_obj = NULL;
+    long long last_id;
+    if (!listcall_ids(&c, args[2], &ids, &last_id) || !self->open ||
+        self->count >= self->max_pending || ring_grow(self) < 0)
+        goto done;
+    /* Everything that can fail before the list changes. */
+    if ((item_obj = PyLong_FromLongLong(last_id + 1)) == NULL) {
+        result = NULL;
+        goto done;
+    }
+    if (PyList_Append(lst, value) < 0) {
+        result = NULL;
+        goto done;
+    }
+    if (PyList_Append(ids, item_obj) < 0) {  /* undo, so the two stay parallel */
+        Py_ssize_t n = PyList_GET_SIZE(lst);
+        PyObject *error = raised_exception();
+        (void)PyList_SetSlice(lst, n - 1, n, NULL);
+        PyErr_Clear();
+        restore_exception(error);
+        result = NULL;
+        goto done;
+    }
+    /* The key is there: replacing its value allocates nothing. */
+    if (PyDict_SetItem(c.dict, str_last_id, item_obj) < 0) {
+        result = NULL;
+        goto done;
+    }
+    Py_ssize_t depth = PyList_GET_SIZE(ids);
+    listcall_fields(&c, last_id + 1, depth - 1, depth, text);
+    text = NULL;
+    store_now(self, &c.r, c.ident, NULL);
+    result = Py_None;
+done:
+    Py_XDECREF(item_obj);
+    Py_XDECREF(text);
+    if (listcall_unlock(&c) < 0)
+        result = NULL;
+    listcall_release(&c);
+    return Py_XNewRef(result);
+}
+
+static PyObject *
+Sink_list_pop(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "list_pop() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *lst = args[0], *index = args[1];
+    if (!PyLong_CheckExact(index))
+        return Py_NewRef(Py_NotImplemented);
+    Py_ssize_t i = PyLong_AsSsize_t(index);
+    if (i == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return Py_NewRef(Py_NotImplemented);
+    }
+    ListCall c;
+    int ready = listcall_prepare(self, &c, lst, str_list_pop);
+    if (ready <= 0)
+        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    int locked = listcall_lock(&c);
+    if (locked <= 0) {
+        listcall_release(&c);
+        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    PyObject *result = Py_NotImplemented, *value = NULL, *text = NULL;
+    PyObject *ids;
+    long long last_id;
+    Py_ssize_t n = PyList_GET_SIZE(lst);
+    Py_ssize_t at = i < 0 ? i + n : i;
+    /* A pop that fails (out of range) is the Python path's to write. */
+    if (at < 0 || at >= n || !listcall_ids(&c, args[2], &ids, &last_id) ||
+        PyList_GET_SIZE(ids) != n || !PyLong_CheckExact(PyList_GET_ITEM(ids, at)) ||
+        !self->open || self->count >= self->max_pending || ring_grow(self) < 0)
+        goto done;
+    int overflow;
+    long long item = PyLong_AsLongLongAndOverflow(PyList_GET_ITEM(ids, at), &overflow);
+    if (overflow)
+        goto done;
+    value = Py_NewRef(PyList_GET_ITEM(lst, at));
+    if ((text = simple_repr(value)) == NULL) {
+        if (PyErr_Occurred())
+            result = NULL;
+        goto done;
+    }
+    if (PyList_SetSlice(lst, at, at + 1, NULL) < 0) {
+        result = NULL;
+        goto done;
+    }
+    if (PyList_SetSlice(ids, at, at + 1, NULL) < 0) {  /* put the value back */
+        PyObject *error = raised_exception();
+        (void)PyList_Insert(lst, at, value);
+        PyErr_Clear();
+        restore_exception(error);
+        result = NULL;
+        goto done;
+    }
+    listcall_fields(&c, item, at, n - 1, text);
+    text = NULL;
+    store_now(self, &c.r, c.ident, NULL);
+    result = value;  /* the reference goes to the caller */
+    value = NULL;
+done:
+    Py_XDECREF(text);
+    int unlocked = listcall_unlock(&c);
+    listcall_release(&c);
+    if (result == Py_NotImplemented || result == NULL) {
+        Py_XDECREF(value);
+        return unlocked < 0 || result == NULL ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    if (unlocked < 0) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return result;
 }
 
 /* ---- the type --------------------------------------------------------------- */
@@ -857,14 +1584,7 @@ Sink_init(SinkObject *self, PyObject *args, PyObject *kwds)
 static int
 Sink_traverse(SinkObject *self, visitproc visit, void *arg)
 {
-    for (Py_ssize_t i = 0; i < self->count; i++) {
-        Record *r = &self->ring[(self->head + i) & (self->capacity - 1)];
-        Py_VISIT(r->event);
-        Py_VISIT(r->thread);
-        Py_VISIT(r->obj);
-        Py_VISIT(r->site);
-        Py_VISIT(r->fields);
-    }
+    /* The ring holds only str and bytes (see Value): nothing to visit. */
     Py_VISIT(self->blocked);
     Py_VISIT(self->site_names);
     Py_VISIT(self->site_name_of);
@@ -923,6 +1643,14 @@ static PyMethodDef Sink_methods[] = {
     {"end", (PyCFunction)(void (*)(void))Sink_end, METH_FASTCALL | METH_KEYWORDS,
      "end(begin_seq, event, obj, site, fields) -> seq\n\n"
      "Capture a blocking call's end line (begin_seq first) and forget its begin."},
+    {"list_append", (PyCFunction)(void (*)(void))Sink_list_append, METH_FASTCALL,
+     "list_append(lst, value, generation) -> None, or NotImplemented\n\n"
+     "tracer.List.append(value) while recording, whole in C; NotImplemented (nothing "
+     "done) when the case is not the simple one, for the Python code to handle."},
+    {"list_pop", (PyCFunction)(void (*)(void))Sink_list_pop, METH_FASTCALL,
+     "list_pop(lst, index, generation) -> the value, or NotImplemented\n\n"
+     "tracer.List.pop(index) while recording, whole in C; NotImplemented (nothing "
+     "done) when the case is not the simple one, a failing pop included."},
     {"wait", (PyCFunction)(void (*)(void))Sink_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(timeout, threshold)\n\n"
      "Return after `timeout` seconds, or sooner once `threshold` events wait or the sink "
@@ -969,6 +1697,8 @@ static PyTypeObject Sink_Type = {
 
 /* ---- call sites ---------------------------------------------------------------- */
 
+static PyObject *find_site(Py_ssize_t depth);
+
 static PyObject *
 csink_caller_site(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -982,6 +1712,29 @@ csink_caller_site(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t
         if (depth == -1 && PyErr_Occurred())
             return NULL;
     }
+    return find_site(depth);
+}
+
+/* caller_site(depth) for C callers: a new reference (a tuple, or None), or
+ * NULL with an exception. */
+static PyObject *
+find_site(Py_ssize_t depth)
+{
+    PyFrameObject *frame = find_frame(depth);
+    if (frame == NULL)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyObject *site = Py_BuildValue("(Oi)", code->co_filename, PyFrame_GetLineNumber(frame));
+    Py_DECREF(code);
+    Py_DECREF(frame);
+    return site;
+}
+
+/* The frame caller_site(depth) reports: a new reference, or NULL (with an
+ * exception if one happened, without when there is no such frame). */
+static PyFrameObject *
+find_frame(Py_ssize_t depth)
+{
     /* A C function has no frame of its own: the current frame is the Python
      * function that called us, the one sys._getframe(1) names there. */
     PyFrameObject *frame = (PyFrameObject *)Py_XNewRef(PyEval_GetFrame());
@@ -989,23 +1742,17 @@ csink_caller_site(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t
         Py_SETREF(frame, PyFrame_GetBack(frame));
     while (frame != NULL) {
         PyCodeObject *code = PyFrame_GetCode(frame);
-        PyObject *filename = Py_NewRef(code->co_filename);
+        int ours = internal_files == NULL ? 0 : PySet_Contains(internal_files, code->co_filename);
         Py_DECREF(code);
-        int ours = internal_files == NULL ? 0 : PySet_Contains(internal_files, filename);
-        if (ours == 0) {
-            PyObject *site = Py_BuildValue("(Oi)", filename, PyFrame_GetLineNumber(frame));
-            Py_DECREF(filename);
-            Py_DECREF(frame);
-            return site;
-        }
-        Py_DECREF(filename);
+        if (ours == 0)
+            return frame;
         if (ours < 0) {
             Py_DECREF(frame);
             return NULL;
         }
         Py_SETREF(frame, PyFrame_GetBack(frame));
     }
-    Py_RETURN_NONE;
+    return NULL;
 }
 
 static PyObject *
@@ -1020,10 +1767,26 @@ csink_set_internal(PyObject *Py_UNUSED(module), PyObject *files)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+csink_set_site_name(PyObject *Py_UNUSED(module), PyObject *namer)
+{
+    if (namer != Py_None && !PyCallable_Check(namer)) {
+        PyErr_Format(PyExc_TypeError, "set_site_name() wants a callable or None, not %.100s",
+                     Py_TYPE(namer)->tp_name);
+        return NULL;
+    }
+    Py_XSETREF(site_namer, namer == Py_None ? NULL : Py_NewRef(namer));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef csink_functions[] = {
     {"caller_site", (PyCFunction)(void (*)(void))csink_caller_site, METH_FASTCALL,
      "caller_site(depth=2) -> (filename, lineno) or None\n\n"
      "The first frame at or above `depth` that is the program's own code."},
+    {"set_site_name", (PyCFunction)csink_set_site_name, METH_O,
+     "set_site_name(namer)\n\n"
+     "How sinks label a call site, asked once per distinct site when an event is "
+     "captured (None: \"file.py:LINE\" for a (filename, line) pair, str() otherwise)."},
     {"set_internal", (PyCFunction)csink_set_internal, METH_O,
      "set_internal(files)\n\n"
      "The set of files whose frames are never a call site (site._internal), read live."},
@@ -1068,6 +1831,41 @@ PyInit__csink(void)
         PyErr_SetString(PyExc_ImportError, "threading._active is not a dict");
         goto error;
     }
+    PyObject *thread_module = PyImport_ImportModule("_thread");
+    if (thread_module == NULL)
+        goto error;
+    rlock_type = PyObject_GetAttrString(thread_module, "RLock");
+    Py_DECREF(thread_module);
+    str_acquire = PyUnicode_InternFromString("acquire");
+    str_release = PyUnicode_InternFromString("release");
+    str_lock_attr = PyUnicode_InternFromString("_lock");
+    str_ids = PyUnicode_InternFromString("_ids");
+    str_last_id = PyUnicode_InternFromString("_last_id");
+    str_generation = PyUnicode_InternFromString("_generation");
+    str_item = PyUnicode_InternFromString("item");
+    str_index = PyUnicode_InternFromString("index");
+    str_depth = PyUnicode_InternFromString("depth");
+    str_value = PyUnicode_InternFromString("value");
+    str_list_append = PyUnicode_InternFromString("list.append");
+    str_list_pop = PyUnicode_InternFromString("list.pop");
+    if (rlock_type == NULL || !PyType_Check(rlock_type) || str_acquire == NULL ||
+        str_release == NULL || str_lock_attr == NULL || str_ids == NULL ||
+        str_last_id == NULL || str_generation == NULL || str_item == NULL ||
+        str_index == NULL || str_depth == NULL || str_value == NULL ||
+        str_list_append == NULL || str_list_pop == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ImportError, "_thread.RLock is not a type");
+        goto error;
+    }
+    /* orjson renders values that are not JSON scalars; without it they are
+     * written as their repr. */
+    PyObject *orjson = PyImport_ImportModule("orjson");
+    if (orjson != NULL) {
+        orjson_dumps = PyObject_GetAttrString(orjson, "dumps");
+        Py_DECREF(orjson);
+    }
+    if (orjson_dumps == NULL)
+        PyErr_Clear();
     PyObject *patience = PyFloat_FromDouble(5.0);
     int added = patience != NULL &&
                 PyModule_AddObjectRef(module, "ROOM_PATIENCE_S", patience) == 0 &&

@@ -21,7 +21,7 @@ if os.environ.get("SYNCTRACE_PURE") == "1":
     NATIVE = False
 else:
     try:
-        from tracer.recording import _csink  # type: ignore[attr-defined]
+        from tracer.recording import _csink
     except ImportError:  # no compiler at install time: the pure twin records
         NATIVE = False
     else:
@@ -30,6 +30,9 @@ else:
 if NATIVE:
     Sink = _csink.Sink
     _csink.set_internal(_site._internal)
+    # The native sink names a call site when it captures the event (once per
+    # distinct site), so that its drain encodes without the GIL.
+    _csink.set_site_name(_site.site_name)
     # The call-site walk runs on every traced operation: the native one
     # skips our frames without building Python frame lists.
     _site.caller_site = _csink.caller_site

@@ -93,7 +93,8 @@ class Recorder:
         self._writer = TraceWriter(self.path)  # raises TraceFileError first
         self._flush_interval = flush_interval
         # seq 0 is trace.start, which the recorder writes itself.
-        self._sink = capture.Sink(1, max_pending)
+        #: Where events go: drop-ins with a native fast path (List) call it.
+        self.sink = self._sink = capture.Sink(1, max_pending)
         self._threshold = max(1, max_pending // 4)
         #: The sink's hot-path methods, bound once: ``rec.emit(...)`` is a
         #: single call into the sink.
@@ -255,6 +256,9 @@ class Recorder:
                 file=sys.stderr,
             )
         finally:
+            # With no writer left, threads must not wait for room it would
+            # have made: a closed sink turns every later event away at once.
+            sink.close()
             writer.close()
             self._done.release()
 

@@ -1,0 +1,124 @@
+"""tracer.List's native fast path (Sink.list_append, list_pop): the Python path's lines."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+import tracer
+from synctrace import schema
+from tracer.primitives import lists
+from tracer.recording import capture as sink_choice
+from tracer.recording import recorder
+from tracer.testing import capture
+
+needs_native = pytest.mark.skipif(
+    not sink_choice.NATIVE, reason="the native sink is not in use (not built, or SYNCTRACE_PURE=1)"
+)
+
+LONG = "x" * 200
+VALUES: list[Any] = [1, -7, 10**30, 2**70, "a", "é\n", LONG, 0.5, 1e300, b"b", True, None, (1, 2)]
+RUN_FIELDS = ("ts", "thread_id")
+LIST = (schema.LIST_APPEND, schema.LIST_POP)
+
+
+def script() -> list[dict[str, Any]]:
+    """Appends and pops of every kind of value (some the fast path declines), as lines."""
+    items: tracer.List[Any] = tracer.List(["before"], name="items")
+    with capture() as trace:
+        for value in VALUES:
+            items.append(value)
+        items.append(ValueError("v"))  # a repr the fast path leaves to short_repr
+        items.pop()
+        items.pop(0)
+        items.pop(-2)
+        items.pop(True)  # an index that is not an exact int
+        while items:
+            items.pop()
+        with pytest.raises(IndexError):
+            items.pop()
+        items.append(3)
+        with pytest.raises(IndexError):
+            items.pop(5)
+    return [{k: v for k, v in line.items() if k not in RUN_FIELDS} for line in trace.events(*LIST)]
+
+
+@needs_native
+def test_fast_path_writes_the_python_paths_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same appends and pops write the same lines with the fast path on and off."""
+    fast = script()
+    monkeypatch.setattr(lists, "_NATIVE", False)
+    slow = script()
+    assert [line["event"] for line in fast] == [line["event"] for line in slow]
+    assert fast == slow
+    assert [list(line) for line in fast] == [list(line) for line in slow]
+
+
+def test_values_are_cut_as_short_repr_cuts_them() -> None:
+    """A long value is written as its first 77 characters and "...", on either path."""
+    items: tracer.List[str] = tracer.List()
+    with capture() as trace:
+        items.append(LONG)
+        items.pop()
+    assert [e["value"] for e in trace.events(*LIST)] == [lists.short_repr(LONG)] * 2
+    assert len(lists.short_repr(LONG)) == schema.VALUE_REPR_LIMIT
+
+
+@needs_native
+def test_event_names_match_the_schema() -> None:
+    """The fast path's lines carry the schema's event names."""
+    items: tracer.List[int] = tracer.List([1])
+    with capture() as trace:
+        items.append(2)
+        items.pop()
+    assert [e["event"] for e in trace.events(*LIST)] == [schema.LIST_APPEND, schema.LIST_POP]
+
+
+@needs_native
+def test_a_busy_lock_declines_and_changes_nothing() -> None:
+    """While another thread holds the list's lock, list_append and list_pop do nothing."""
+    items: tracer.List[int] = tracer.List([1])
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with items._lock:
+            held.set()
+            done.wait()
+
+    with capture() as trace:
+        rec = recorder.current
+        assert rec is not None
+        items.append(2)  # numbers the items for this recording
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait()
+        try:
+            assert rec._sink.list_append(items, 3, rec.generation) is NotImplemented
+            assert rec._sink.list_pop(items, -1, rec.generation) is NotImplemented
+            assert list(items) == [1, 2] and items._ids == [1, 2]
+        finally:
+            done.set()
+            holder.join()
+        assert items.pop() == 2
+    assert [(e["event"], e["item"]) for e in trace.events(*LIST)] == [
+        ("list.append", 2),
+        ("list.pop", 2),
+    ]
+
+
+@needs_native
+def test_an_earlier_recordings_numbering_declines() -> None:
+    """Items from before the recording are numbered by the Python path first, then fast."""
+    items: tracer.List[int] = tracer.List([5, 6])
+    with capture() as trace:
+        rec = recorder.current
+        assert rec is not None
+        assert rec._sink.list_append(items, 7, rec.generation) is NotImplemented
+        items.append(7)
+        assert rec._sink.list_pop(items, 0, rec.generation) == 5
+    assert [(e["event"], e["item"], e["index"]) for e in trace.events(*LIST)] == [
+        ("list.append", 3, 2),
+        ("list.pop", 1, 0),
+    ]
