@@ -10,12 +10,17 @@ from ``taken_seq`` to ``released_seq``) and each blocking call B of H
 whose begin seq is after ``taken_seq`` and whose end seq is before
 ``released_seq`` (an unended call counts only for a hold never released;
 so a ``Condition.wait()`` on L itself, which releases L inside the call, is
-never one), the pair is a warning when some other thread's
+never one), the pair is a finding when some other thread's
 ``lock.acquire.begin`` on L was waiting during B: its begin seq before B's
 end and its end seq (if any) after B's begin, a missing end being later
-than everything.  The finding is placed at B's begin line (ts, seq, thread
-H, site), with ``obj`` L; its message says what B was, how long it lasted,
-the first such waiter (earliest begin seq) and how many others there were.
+than everything.  It is a warning when B waits on another thread (it can
+take part in a hang: if what B waits for needs L, neither goes on), and
+info when B is a sleep: a sleep ends by itself, so holding L across it only
+makes the waiters slow, never stuck (nine workers taking turns under one
+lock, each sleeping in it, are slow and correct).  The finding is placed
+at B's begin line (ts, seq, thread H, site), with ``obj`` L; its message
+says what B was, how long it lasted, the first such waiter (earliest begin
+seq) and how many others there were.
 """
 
 from __future__ import annotations
@@ -33,6 +38,18 @@ from synctrace import schema
 KIND: Final = "lock-held-while-blocked"
 
 EXPLAIN: Final = {
+    "info": Explanation(
+        what=(
+            "{threads} held {obj} while sleeping at {site}, {times}, while other threads"
+            " waited for {obj}: the sleep ends by itself, so they were slowed, not stuck;"
+            " the lock turns the sleeps of all its users into one queue."
+        ),
+        fix=(
+            "If the sleep stands for work that does not need {obj} (I/O, pacing), release"
+            " {obj} before it and take it again after; keep it only if the sleep really"
+            " must exclude the others."
+        ),
+    ),
     "warning": Explanation(
         what=(
             "{threads} held {obj} while blocked at {site} (asleep, or waiting for another"
@@ -174,7 +191,15 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     return (
         during.join(last_ts, on=RUN, how="left")
         .sort(RUN, "seq", "obj")
-        .select(finding(KIND, "warning", _message()))
+        .select(
+            finding(
+                KIND,
+                pl.when(pl.col("event") == schema.SLEEP_BEGIN)
+                .then(pl.lit("info"))
+                .otherwise(pl.lit("warning")),
+                _message(),
+            )
+        )
     )
 
 

@@ -31,10 +31,11 @@ def woke(rec: Recorder, begin: int, **kw: object) -> int:
     )
 
 
-def test_sleeping_with_the_lock_while_another_waits_is_a_warning(
+def test_sleeping_with_the_lock_while_another_waits_is_info(
     recorder: Recorder, report_of: ReportOf
 ) -> None:
-    """worker-1 sleeps holding lock while worker-2 waits for it: one warning at the sleep."""
+    """worker-1 sleeps holding lock while worker-2 waits for it: one info at the sleep (the
+    sleep ends by itself, so worker-2 is slowed, never stuck)."""
     take(recorder, "worker-1")
     nap = sleep(recorder, "worker-1", 0.5)
     wait = recorder.begin(schema.LOCK_ACQUIRE_BEGIN, "lock", thread="worker-2", timeout=None)
@@ -46,7 +47,7 @@ def test_sleeping_with_the_lock_while_another_waits_is_a_warning(
     assert found(report, "lock-held-while-blocked") == [
         (
             "lock-held-while-blocked",
-            "warning",
+            "info",
             nap,
             "worker-1",
             "held lock while sleeping (asked for 500 ms), for 500 ms; worker-2 waited for lock"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import gc
 import json
 import os
@@ -87,6 +88,35 @@ def test_lines_name_the_emitting_thread(impl: ModuleType) -> None:
         ("worker", idents[0]),
         ("renamed", idents[0]),
     ]
+
+
+def test_a_thread_after_an_ended_one_has_its_own_name(impl: ModuleType) -> None:
+    """Threads one after another (idents may be reused) each write their own name."""
+    sink = impl.Sink()
+    for name in ("first", "second", "third"):
+        worker = threading.Thread(target=sink.emit, args=("e", None, None), name=name)
+        worker.start()
+        worker.join()
+    got = lines(sink.drain(10, site_name))
+    assert [line["thread"] for line in got] == ["first", "second", "third"]
+
+
+def test_a_thread_threading_did_not_start_keeps_its_dummy_name(impl: ModuleType) -> None:
+    """A raw _thread thread is named as threading.current_thread() names it, every time."""
+    sink = impl.Sink()
+    names: list[str] = []
+    done = threading.Event()
+
+    def work() -> None:
+        sink.emit("e", None, None)
+        names.append(threading.current_thread().name)
+        sink.emit("e", None, None)
+        done.set()
+
+    _thread.start_new_thread(work, ())
+    assert done.wait(10)
+    got = lines(sink.drain(10, site_name))
+    assert [line["thread"] for line in got] == names * 2
 
 
 def test_emit_as_writes_the_given_thread(impl: ModuleType) -> None:
@@ -231,6 +261,18 @@ def test_drain_hands_out_at_most_limit_oldest_first(impl: ModuleType) -> None:
     assert sink.pending == 0 and sink.drain(10, site_name) == b""
 
 
+def test_drain_lines_counts_the_lines_it_hands_out(impl: ModuleType) -> None:
+    """drain_lines gives drain's bytes and how many lines they hold; nothing left, (b"", 0)."""
+    sink = impl.Sink()
+    for i in range(5):
+        sink.emit("e", None, None, {"s": "a\nb", "i": i})
+    data, n = sink.drain_lines(3, site_name)
+    assert n == 3 == data.count(b"\n") and [line["i"] for line in lines(data)] == [0, 1, 2]
+    data, n = sink.drain_lines(10, site_name)
+    assert n == 2 and [line["i"] for line in lines(data)] == [3, 4]
+    assert sink.drain_lines(10, site_name) == (b"", 0)
+
+
 def test_ts_never_goes_back_across_drains(impl: ModuleType) -> None:
     """A line's ts is never below the ts of a line drained before it."""
     sink = impl.Sink()
@@ -360,6 +402,16 @@ def test_caller_site_skips_internal_frames(caller_site: Callable[..., Any]) -> N
     assert through(through, caller_site, 1) == (__file__, line + 2)
     assert caller_site(1) == (__file__, line + 3)
     assert caller_site(10_000) is None
+
+
+def test_caller_site_names_each_line_every_time(caller_site: Callable[..., Any]) -> None:
+    """Two calls on two lines of a loop are named by their own line, every round."""
+    line = sys._getframe().f_lineno
+    found = []
+    for _ in range(3):
+        found.append(caller_site(1))
+        found.append(caller_site(1))
+    assert found == [(__file__, line + 3), (__file__, line + 4)] * 3
 
 
 def test_caller_site_is_the_same_in_both(caller_site: Callable[..., Any]) -> None:

@@ -113,7 +113,7 @@ def test_a_writer_that_dies_turns_later_events_away_at_once(
     items = tracer.List(name="items")
     rec = _recorder.Recorder(tmp_path / "t.jsonl", max_pending=4, flush_interval=0.01)
 
-    def broken(data: bytes) -> int:
+    def broken(data: bytes, lines: int | None = None) -> int:
         raise RuntimeError("boom")
 
     with rec:

@@ -11,6 +11,7 @@ import _thread
 import threading
 
 from synctrace import schema
+from tracer.recording import capture as _capture
 from tracer.recording import names as _names
 from tracer.recording import recorder as _recorder
 from tracer.recording import site as _site
@@ -18,6 +19,12 @@ from tracer.recording import site as _site
 # Captured before anything can patch threading, so that our own internals are
 # never traced primitives.
 _RawCondition = threading.Condition
+# The native sink does the common set(), clear() and wait() whole in C
+# (Sink.event_set, event_clear, event_wait: the same steps under the same
+# lock, the same lines) and answers NotImplemented, having done nothing, for
+# every other case, which the code below then handles: this file stays the
+# reference for what they do.
+_NATIVE = _capture.NATIVE
 
 
 class Event(threading.Event):
@@ -60,6 +67,8 @@ class Event(threading.Event):
 
     def set(self) -> None:
         rec = _recorder.current
+        if rec is not None and _NATIVE and rec.sink.event_set(self) is None:
+            return
         with self._cond:
             if rec is not None:
                 waiting = self._waiting
@@ -78,6 +87,8 @@ class Event(threading.Event):
 
     def clear(self) -> None:
         rec = _recorder.current
+        if rec is not None and _NATIVE and rec.sink.event_clear(self) is None:
+            return
         with self._cond:
             if rec is not None:
                 rec.emit(schema.EVENT_CLEAR, self.name, _site.caller_site(), {"flag": self._flag})
@@ -91,6 +102,8 @@ class Event(threading.Event):
                 if not signaled:
                     signaled = self._cond.wait(timeout)
                 return signaled
+        if _NATIVE and rec.sink.event_wait(self, timeout) is True:
+            return True
         site = _site.caller_site()
         with self._cond:
             flag = self._flag

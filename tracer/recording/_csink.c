@@ -94,6 +94,8 @@ nap(long ns)
 static PyObject *thread_registry;   /* threading._active: ident -> Thread */
 static PyObject *current_thread;    /* threading.current_thread */
 static PyObject *str_name_attr;     /* "_name" */
+static PyObject *str_thread_key;    /* the thread state dict's key for the calling Thread */
+static PyTypeObject *dummy_thread_type; /* threading._DummyThread */
 static PyObject *str_name;          /* "name" */
 static PyObject *str_begin_seq;     /* "begin_seq" */
 static PyObject *orjson_dumps;      /* orjson.dumps, or NULL when orjson is missing */
@@ -137,6 +139,15 @@ value_release(Value *v)
     if (v->kind >= V_STR)
         Py_DECREF(v->u.o);
     v->kind = V_ABSENT;
+}
+
+static Value
+value_copy(const Value *v)
+{
+    Value copy = *v;
+    if (copy.kind >= V_STR)
+        Py_INCREF(copy.u.o);
+    return copy;
 }
 
 /* Clear the pending exception if it is an ordinary one (1); leave a
@@ -356,29 +367,39 @@ ring_take(SinkObject *self, Record *out, Py_ssize_t n)
     self->count -= n;
 }
 
-/* Make room for one more record: 0, or -1 when memory ran out (no
+/* Make room for `need` more records: 0, or -1 when memory ran out (no
  * exception set: the caller counts the event as dropped). */
 static int
-ring_grow(SinkObject *self)
+ring_room(SinkObject *self, Py_ssize_t need)
 {
-    if (self->count < self->capacity)
+    if (self->capacity - self->count >= need)
         return 0;
-    Py_ssize_t capacity = self->capacity ? self->capacity * 2 : RING_MIN;
-    if (capacity > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Record))
-        return -1;
+    Py_ssize_t capacity = self->capacity ? self->capacity : RING_MIN / 2;
+    do {
+        if (capacity > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(Record))
+            return -1;
+        capacity *= 2;
+    } while (capacity - self->count < need);
     /* PyMem_Malloc needs the GIL (held) and never collects garbage, so no
      * Python code runs here. */
     Record *ring = PyMem_Malloc((size_t)capacity * sizeof(Record));
     if (ring == NULL)
         return -1;
-    if (self->count)
-        ring_take(self, ring, self->count);
-    self->count = self->capacity;
+    Py_ssize_t count = self->count;
+    if (count)
+        ring_take(self, ring, count);
+    self->count = count;
     PyMem_Free(self->ring);
     self->ring = ring;
     self->capacity = capacity;
     self->head = 0;
     return 0;
+}
+
+static int
+ring_grow(SinkObject *self)
+{
+    return ring_room(self, 1);
 }
 
 /* Release every record, the ring detached first so a __del__ that emits
@@ -395,30 +416,62 @@ ring_clear(SinkObject *self)
     PyMem_Free(ring);
 }
 
-/* The calling thread's name: threading._active[ident]._name, read from the
- * instance dict so no Python code runs; a thread threading does not know
- * takes threading.current_thread().name (Python code, once per thread).
- * Returns a new reference, or NULL with an exception. */
+/* A Thread's name, read from its instance dict so no Python code runs:
+ * a new reference, or NULL (with an exception if one happened) when it is
+ * not there. */
+static PyObject *
+name_in_dict(PyObject *thread)
+{
+    PyObject *dict = PyObject_GenericGetDict(thread, NULL);
+    if (dict == NULL)
+        return NULL;
+    PyObject *name = PyDict_GetItemWithError(dict, str_name_attr);
+    Py_XINCREF(name);
+    Py_DECREF(dict);
+    return name;
+}
+
+/* The calling thread's name: threading._active[ident]._name; a thread
+ * threading does not know takes threading.current_thread().name (Python
+ * code, once per thread).  Returns a new reference, or NULL with an
+ * exception.
+ *
+ * The Thread found in the registry is kept in the thread state's dict
+ * (PyThreadState_GetDict), so later events skip the registry look-up; its
+ * _name is read anew each time, so a rename shows at once.  That dict lives
+ * and dies with the OS thread's thread state: a thread that ends takes its
+ * entry along, and a new thread that reuses the ident starts with none.  A
+ * _DummyThread is never kept: threading replaces it in the registry when
+ * the real Thread object of that thread registers. */
 static PyObject *
 thread_name(unsigned long ident)
 {
+    PyObject *state = PyThreadState_GetDict();  /* borrowed; NULL: none, no exception */
+    if (state != NULL) {
+        PyObject *kept = PyDict_GetItemWithError(state, str_thread_key);
+        if (kept != NULL) {
+            PyObject *name = name_in_dict(kept);
+            if (name != NULL || PyErr_Occurred())
+                return name;
+        }
+        else if (PyErr_Occurred())
+            return NULL;
+    }
     PyObject *key = PyLong_FromUnsignedLong(ident);
     if (key == NULL)
         return NULL;
     PyObject *thread = PyDict_GetItemWithError(thread_registry, key); /* borrowed */
     Py_DECREF(key);
     if (thread != NULL) {
-        PyObject *dict = PyObject_GenericGetDict(thread, NULL);
-        if (dict != NULL) {
-            PyObject *name = PyDict_GetItemWithError(dict, str_name_attr);
-            Py_XINCREF(name);
-            Py_DECREF(dict);
-            if (name != NULL)
-                return name;
-        }
-        if (PyErr_Occurred())
-            return NULL;
-        return PyObject_GetAttr(thread, str_name);
+        Py_INCREF(thread);
+        PyObject *name = name_in_dict(thread);
+        if (name != NULL && state != NULL && !PyObject_TypeCheck(thread, dummy_thread_type) &&
+            PyDict_SetItem(state, str_thread_key, thread) < 0)
+            PyErr_Clear();  /* not kept: only costs the next look-up */
+        if (name == NULL && !PyErr_Occurred())
+            name = PyObject_GetAttr(thread, str_name);
+        Py_DECREF(thread);
+        return name;
     }
     if (PyErr_Occurred())
         return NULL;
@@ -1057,14 +1110,17 @@ encode_batch(Buf *b, Record *batch, Py_ssize_t n, long long *last_ts)
     return 0;
 }
 
+/* drain() and drain_lines(): the lines as bytes, *count how many. */
 static PyObject *
-Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
+drain_batch(SinkObject *self, PyObject *args, PyObject *kwds, const char *format,
+            Py_ssize_t *count)
 {
     static char *kwlist[] = {"limit", "site_name", "final", NULL};
     Py_ssize_t limit;
     PyObject *site_name_of;
     int final = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO|p:drain", kwlist, &limit, &site_name_of,
+    *count = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, format, kwlist, &limit, &site_name_of,
                                      &final))
         return NULL;
     /* `final` changes nothing here: records are in seq order already, with
@@ -1110,11 +1166,30 @@ Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
     PyMem_RawFree(b.data);
     if (lines == NULL)  /* the exception goes up; the batch is gone: say so */
         self->dropped += n;
+    else
+        *count = n;  /* one line per record */
     /* Back under the GIL: let the batch's references go, all at once. */
     for (Py_ssize_t i = 0; i < n; i++)
         record_release(&batch[i]);
     PyMem_Free(batch);
     return lines;
+}
+
+static PyObject *
+Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
+{
+    Py_ssize_t count;
+    return drain_batch(self, args, kwds, "nO|p:drain", &count);
+}
+
+static PyObject *
+Sink_drain_lines(SinkObject *self, PyObject *args, PyObject *kwds)
+{
+    Py_ssize_t count;
+    PyObject *lines = drain_batch(self, args, kwds, "nO|p:drain_lines", &count);
+    if (lines == NULL)
+        return NULL;
+    return Py_BuildValue("(Nn)", lines, count);
 }
 
 /* ---- tracer.List's commonest operations, whole in C ------------------------- */
@@ -1134,8 +1209,12 @@ Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
  * for every other thread, as the seq-to-store steps of any capture are. */
 
 static PyFrameObject *find_frame(Py_ssize_t depth);
+static PyObject *find_site(Py_ssize_t depth);
 
 static PyObject *rlock_type;       /* _thread.RLock */
+static PyObject *rlock_acquire, *rlock_release;  /* its methods (descriptors) */
+static PyObject *lock_type;                      /* _thread.LockType */
+static PyObject *lock_locked;                    /* its locked() (a descriptor) */
 static PyObject *str_acquire, *str_release, *str_lock_attr, *str_ids, *str_last_id,
     *str_generation, *str_item, *str_index, *str_depth, *str_value;
 static PyObject *str_list_append, *str_list_pop;  /* schema.LIST_APPEND, schema.LIST_POP */
@@ -1206,105 +1285,144 @@ restore_exception(PyObject *exc)
 #endif
 }
 
-/* Site labels by (code object, instruction): a direct-mapped cache that
- * spares the fast paths the line-number lookup, the site tuple and the
- * namer.  Each entry holds its code object, so an address is never reused
- * while it is cached; the whole cache is emptied when the namer changes. */
-#define LABEL_CACHE 4096
+/* Call sites by (code object, instruction): a direct-mapped cache of the
+ * site tuple caller_site() answers and of its label, which spares every
+ * capture the line-number look-up and the tuple, and the fast paths the
+ * namer too.  Each entry holds its code object, so an address is never
+ * reused while it is cached; labels are emptied when the namer changes.
+ * Letting an entry go may run Python code (a weakref callback on a code
+ * object): callers look up before any seq is taken or lock held. */
+#define SITE_CACHE 4096
 typedef struct {
     PyObject *code;
     int lasti;
-    PyObject *label;
-} LabelEntry;
-static LabelEntry label_cache[LABEL_CACHE];
+    PyObject *site;   /* (filename, line) */
+    PyObject *label;  /* its label under label_cache_namer, or NULL */
+} SiteEntry;
+static SiteEntry site_cache[SITE_CACHE];
 static PyObject *label_cache_namer;  /* the namer the cache's labels came from */
 
 static void
 label_cache_clear(void)
 {
-    for (Py_ssize_t i = 0; i < LABEL_CACHE; i++) {
-        Py_CLEAR(label_cache[i].code);
-        Py_CLEAR(label_cache[i].label);
+    for (Py_ssize_t i = 0; i < SITE_CACHE; i++)
+        Py_CLEAR(site_cache[i].label);
+}
+
+/* The site of caller_site(depth), through the cache: 1 with *site (a new
+ * reference) and *entry (its cache entry, or NULL if that went meanwhile);
+ * 0 when there is no such frame; -1 with an exception. */
+static int
+cached_site(Py_ssize_t depth, PyObject **site, SiteEntry **entry)
+{
+    PyFrameObject *frame = find_frame(depth);
+    if (frame == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    int lasti = PyFrame_GetLasti(frame);
+    SiteEntry *e =
+        &site_cache[(((uintptr_t)code >> 4) * 31u + (unsigned)lasti) & (SITE_CACHE - 1)];
+    if (e->code == (PyObject *)code && e->lasti == lasti) {
+        Py_DECREF(code);
+        Py_DECREF(frame);
+        *site = Py_NewRef(e->site);
+        *entry = e;
+        return 1;
     }
+    *site = Py_BuildValue("(Oi)", code->co_filename, PyFrame_GetLineNumber(frame));
+    Py_DECREF(frame);
+    if (*site == NULL) {
+        Py_DECREF(code);
+        return -1;
+    }
+    /* Detach the old entry before letting it go: a callback run by the
+     * decrefs finds the cache whole. */
+    PyObject *old_code = e->code, *old_site = e->site, *old_label = e->label;
+    e->code = (PyObject *)code;  /* the reference goes to the cache */
+    e->lasti = lasti;
+    e->site = Py_NewRef(*site);
+    e->label = NULL;
+    Py_XDECREF(old_code);
+    Py_XDECREF(old_site);
+    Py_XDECREF(old_label);
+    *entry = e->site == *site ? e : NULL;
+    return 1;
 }
 
 /* The label of caller_site(depth), as site_label names it: a new reference
  * to a str, Py_None for no site, NULL with an exception.  May run Python
- * code (the namer, on a miss; a code object let go from the cache). */
+ * code (the namer, on a miss; an entry let go from the cache). */
 static PyObject *
 caller_label(SinkObject *self, Py_ssize_t depth)
 {
-    PyFrameObject *frame = find_frame(depth);
-    if (frame == NULL)
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
-    PyCodeObject *code = PyFrame_GetCode(frame);
-    int lasti = PyFrame_GetLasti(frame);
     if (label_cache_namer != site_namer) {
         label_cache_clear();
         Py_XSETREF(label_cache_namer, Py_XNewRef(site_namer));
     }
-    LabelEntry *e =
-        &label_cache[(((uintptr_t)code >> 4) * 31u + (unsigned)lasti) & (LABEL_CACHE - 1)];
-    if (e->code == (PyObject *)code && e->lasti == lasti) {
-        Py_DECREF(code);
-        Py_DECREF(frame);
+    PyObject *site;
+    SiteEntry *e;
+    int found = cached_site(depth, &site, &e);
+    if (found <= 0)
+        return found < 0 ? NULL : Py_NewRef(Py_None);
+    if (e != NULL && e->label != NULL) {
+        Py_DECREF(site);
         return Py_NewRef(e->label);
     }
-    PyObject *site = Py_BuildValue("(Oi)", code->co_filename, PyFrame_GetLineNumber(frame));
-    Py_DECREF(frame);
-    PyObject *label = site == NULL ? NULL : site_label(self, site);
-    Py_XDECREF(site);
-    if (label == NULL || label_cache_namer != site_namer) {  /* the namer changed meanwhile */
-        Py_DECREF(code);
-        return label;
-    }
-    PyObject *old_code = e->code, *old_label = e->label;
-    e->code = (PyObject *)code;  /* the reference goes to the cache */
-    e->lasti = lasti;
-    e->label = Py_NewRef(label);
-    Py_XDECREF(old_code);
-    Py_XDECREF(old_label);
+    PyObject *label = site_label(self, site);
+    /* The namer may have changed the cache or the namer: keep the label
+     * only where it still belongs. */
+    if (label != NULL && e != NULL && e->site == site && e->label == NULL &&
+        label_cache_namer == site_namer)
+        e->label = Py_NewRef(label);
+    Py_DECREF(site);
     return label;
 }
 
-/* What both operations gather before they touch the list. */
+/* What a fast path gathers before it touches its object. */
 typedef struct {
-    PyObject *dict;   /* the list's instance dict (new reference) */
-    PyObject *lock;   /* its _lock (borrowed from dict) */
-    Record r;         /* the line, its event, thread, obj and site filled */
+    PyObject *dict;     /* the object's instance dict (new reference) */
+    PyObject *holder;   /* what keeps `lock` alive besides dict (new reference), or NULL */
+    PyObject *lock;     /* the lock to take (new reference), or NULL */
+    PyObject *acquire;  /* borrowed: its type's acquire and release descriptors */
+    PyObject *release;
+    Record r;           /* the first line, its event, thread, obj and site filled */
     unsigned long ident;
-} ListCall;
+} FastCall;
 
 static void
-listcall_release(ListCall *c)
+fast_release(FastCall *c)
 {
     record_release(&c->r);
+    Py_CLEAR(c->lock);
+    Py_CLEAR(c->holder);
     Py_CLEAR(c->dict);
 }
 
-/* Prepare a call on `lst`: 1 ready, 0 declined, -1 with an exception.
- * Runs Python code only where a capture may (a thread threading does not
- * know, a site namer on a cache miss), before any lock is taken. */
+/* Prepare a fast call on `obj`, which will store `records` lines: 1 ready,
+ * 0 declined, -1 with an exception.  Runs Python code only where a capture
+ * may (a thread threading does not know, a site namer on a cache miss), so
+ * it comes before any lock is looked up or taken. */
 static int
-listcall_prepare(SinkObject *self, ListCall *c, PyObject *lst, PyObject *event)
+fast_prepare(SinkObject *self, FastCall *c, PyObject *obj, PyObject *event, Py_ssize_t records)
 {
     memset(c, 0, sizeof *c);
-    if (!self->open || !PyList_Check(lst) || self->count >= self->max_pending)
+    if (!self->open || self->count > self->max_pending - records)
         return 0;
-    c->dict = PyObject_GenericGetDict(lst, NULL);
+    c->dict = PyObject_GenericGetDict(obj, NULL);
     if (c->dict == NULL)
         return clear_ordinary_error() ? 0 : -1;
     PyObject *name = PyDict_GetItemWithError(c->dict, str_name);
-    c->lock = PyDict_GetItemWithError(c->dict, str_lock_attr);
-    if (name == NULL || !PyUnicode_Check(name) || c->lock == NULL ||
-        Py_TYPE(c->lock) != (PyTypeObject *)rlock_type) {
-        listcall_release(c);
+    if (name == NULL || !PyUnicode_Check(name)) {
+        fast_release(c);
         return PyErr_Occurred() && !clear_ordinary_error() ? -1 : 0;
     }
-    /* The Python path asks caller_site() from List.append: the same depth. */
+    Py_INCREF(name);  /* the code below may run Python code that renames obj */
+    /* The Python path asks caller_site() from the primitive's method: the
+     * same depth. */
     PyObject *label = caller_label(self, 2);
     if (label == NULL) {
-        listcall_release(c);
+        Py_DECREF(name);
+        fast_release(c);
         return clear_ordinary_error() ? 0 : -1;
     }
     c->ident = PyThread_get_thread_ident();
@@ -1313,9 +1431,10 @@ listcall_prepare(SinkObject *self, ListCall *c, PyObject *lst, PyObject *event)
                  ? -1
                  : record_fill(self, &c->r, event, thread, name, Py_None, NULL, Py_None);
     Py_XDECREF(thread);
+    Py_DECREF(name);
     if (rc < 0) {
         Py_DECREF(label);
-        Py_CLEAR(c->dict);  /* record_fill released the record */
+        fast_release(c);  /* record_fill released the record */
         return clear_ordinary_error() ? 0 : -1;
     }
     if (label != Py_None)
@@ -1325,29 +1444,62 @@ listcall_prepare(SinkObject *self, ListCall *c, PyObject *lst, PyObject *event)
     return 1;
 }
 
-/* acquire(False) on the list's RLock: 1 taken, 0 busy, -1 error. */
+/* `lock` of `type` (exactly), from `dict`: c->lock and its methods set,
+ * 1; 0 when it is missing or of another type (declined).  A dict look-up
+ * with an interned key, no Python code. */
 static int
-listcall_lock(ListCall *c)
+fast_find_lock(FastCall *c, PyObject *dict, PyObject *type, PyObject *acquire,
+               PyObject *release)
+{
+    PyObject *lock = PyDict_GetItemWithError(dict, str_lock_attr);
+    if (lock == NULL || Py_TYPE(lock) != (PyTypeObject *)type) {
+        PyErr_Clear();
+        return 0;
+    }
+    c->lock = Py_NewRef(lock);
+    c->acquire = acquire;
+    c->release = release;
+    return 1;
+}
+
+/* Take the lock for the fast path's steps: 1 taken, 0 busy, -1 error.
+ *
+ * An RLock is taken with acquire(False) through its type's own method (no
+ * attribute look-up on the instance); it never waits, never lets the GIL go
+ * and runs no Python code.
+ *
+ * A _thread.lock (c->acquire NULL) is only asked locked(), a call with no
+ * arguments that costs a fraction of acquire(False) and release() (about
+ * 120 ns of an Event's 360, measured): while the GIL is held and no Python
+ * code runs, a lock nobody holds may as well be held by us.  A thread
+ * blocked in acquire() may grab it meanwhile, off the GIL, but it runs
+ * nothing of its critical section until it has the GIL back, which is
+ * after our steps: the order is the same as if we had taken the lock and
+ * let it go.  (On 3.11 and 3.12 locked() may even say False to a thread
+ * that has the lock and waits for the GIL: the same holds.) */
+static int
+fast_lock(FastCall *c)
 {
     PyObject *args[2] = {c->lock, Py_False};
-    PyObject *got = PyObject_VectorcallMethod(str_acquire, args,
-                                              2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    PyObject *got = c->acquire != NULL ? PyObject_Vectorcall(c->acquire, args, 2, NULL)
+                                       : PyObject_Vectorcall(lock_locked, args, 1, NULL);
     if (got == NULL)
         return -1;
-    int taken = got == Py_True;
+    int taken = got == (c->acquire != NULL ? Py_True : Py_False);
     Py_DECREF(got);
     return taken;
 }
 
-/* release() on it, keeping any exception already raised.  0, or -1 with
- * an exception. */
+/* Let the lock go (an RLock: release()), keeping any exception already
+ * raised.  0, or -1 with an exception. */
 static int
-listcall_unlock(ListCall *c)
+fast_unlock(FastCall *c)
 {
+    if (c->release == NULL)
+        return PyErr_Occurred() ? -1 : 0;
     PyObject *pending = raised_exception();
     PyObject *args[1] = {c->lock};
-    PyObject *done = PyObject_VectorcallMethod(str_release, args,
-                                               1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    PyObject *done = PyObject_Vectorcall(c->release, args, 1, NULL);
     Py_XDECREF(done);
     if (pending != NULL) {
         PyErr_Clear();
@@ -1357,10 +1509,26 @@ listcall_unlock(ListCall *c)
     return done == NULL ? -1 : 0;
 }
 
+/* Prepare a List call: its line, then its _lock (an RLock). */
+static int
+listcall_prepare(SinkObject *self, FastCall *c, PyObject *lst, PyObject *event)
+{
+    if (!PyList_Check(lst))
+        return 0;
+    int ready = fast_prepare(self, c, lst, event, 1);
+    if (ready <= 0)
+        return ready;
+    if (!fast_find_lock(c, c->dict, rlock_type, rlock_acquire, rlock_release)) {
+        fast_release(c);
+        return 0;
+    }
+    return 1;
+}
+
 /* Under the lock: the item numbers (_ids) and _last_id, when they belong
  * to this recording and look as List keeps them.  1, or 0 (decline). */
 static int
-listcall_ids(ListCall *c, PyObject *generation, PyObject **ids, long long *last_id)
+listcall_ids(FastCall *c, PyObject *generation, PyObject **ids, long long *last_id)
 {
     PyObject *gen = PyDict_GetItemWithError(c->dict, str_generation);
     PyObject *list = PyDict_GetItemWithError(c->dict, str_ids);
@@ -1387,7 +1555,7 @@ listcall_ids(ListCall *c, PyObject *generation, PyObject **ids, long long *last_
  * taken over).  The record has room: record_fill reserved none past the
  * slots. */
 static void
-listcall_fields(ListCall *c, long long item, Py_ssize_t index, Py_ssize_t depth,
+listcall_fields(FastCall *c, long long item, Py_ssize_t index, Py_ssize_t depth,
                 PyObject *text)
 {
     Field *f = c->r.slot;
@@ -1418,16 +1586,16 @@ Sink_list_append(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (text == NULL)
         return PyErr_Occurred() ? NULL : Py_NewRef(Py_NotImplemented);
     /* A new str of ours: exact and ready, as a record wants it. */
-    ListCall c;
+    FastCall c;
     int ready = listcall_prepare(self, &c, lst, str_list_append);
     if (ready <= 0) {
         Py_DECREF(text);
         return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     }
-    int locked = listcall_lock(&c);
+    int locked = fast_lock(&c);
     if (locked <= 0) {
         Py_DECREF(text);
-        listcall_release(&c);
+        fast_release(&c);
         return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     }
     PyObject *result = Py_NotImplemented;
@@ -1467,9 +1635,9 @@ Sink_list_append(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
 done:
     Py_XDECREF(item_obj);
     Py_XDECREF(text);
-    if (listcall_unlock(&c) < 0)
+    if (fast_unlock(&c) < 0)
         result = NULL;
-    listcall_release(&c);
+    fast_release(&c);
     return Py_XNewRef(result);
 }
 
@@ -1488,13 +1656,13 @@ Sink_list_pop(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Clear();
         return Py_NewRef(Py_NotImplemented);
     }
-    ListCall c;
+    FastCall c;
     int ready = listcall_prepare(self, &c, lst, str_list_pop);
     if (ready <= 0)
         return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
-    int locked = listcall_lock(&c);
+    int locked = fast_lock(&c);
     if (locked <= 0) {
-        listcall_release(&c);
+        fast_release(&c);
         return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     }
     PyObject *result = Py_NotImplemented, *value = NULL, *text = NULL;
@@ -1536,8 +1704,8 @@ Sink_list_pop(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
     value = NULL;
 done:
     Py_XDECREF(text);
-    int unlocked = listcall_unlock(&c);
-    listcall_release(&c);
+    int unlocked = fast_unlock(&c);
+    fast_release(&c);
     if (result == Py_NotImplemented || result == NULL) {
         Py_XDECREF(value);
         return unlocked < 0 || result == NULL ? NULL : Py_NewRef(Py_NotImplemented);
@@ -1547,6 +1715,260 @@ done:
         return NULL;
     }
     return result;
+}
+
+/* ---- tracer.Event's commonest operations, whole in C ------------------------ */
+
+/* event_set, event_clear and event_wait do what Event.set, clear and wait do
+ * while recording (tracer/primitives/event.py, the reference) in their
+ * common case, in one call: take the Event's raw lock (its Condition's
+ * _thread.lock) with acquire(False), change _flag and _seen, capture the
+ * line(s), let the lock go.  They answer NotImplemented, having changed
+ * nothing, whenever the case is not the simple one: the lock is busy, a
+ * recorded waiter is blocked (a set() that releases it writes its waker
+ * into _waiting), the Condition has waiters of its own (a set() must notify
+ * them), a wait() finds the flag down, an odd timeout, a full ring...
+ *
+ * GIL rule: as for the List paths, from acquire(False) to release() no
+ * Python code runs and the GIL is never let go.  The values replaced in the
+ * Event's dict are checked to be True or False first, so letting them go
+ * runs no finalizer. */
+
+static PyObject *condition_type;           /* threading.Condition */
+static PyObject *deque_type;               /* collections.deque */
+static PyObject *str_cond, *str_flag_attr, *str_waiting, *str_seen, *str_waiters_attr,
+    *str_waiters, *str_flag, *str_timeout, *str_result, *str_timed_out;
+static PyObject *str_event_set, *str_event_clear, *str_event_wait_begin, *str_event_wait_end;
+
+/* Prepare a call on an Event: its first line, then the raw lock of its
+ * Condition.  c->holder keeps the Condition's dict. */
+static int
+eventcall_prepare(SinkObject *self, FastCall *c, PyObject *ev, PyObject *event,
+                  Py_ssize_t records)
+{
+    int ready = fast_prepare(self, c, ev, event, records);
+    if (ready <= 0)
+        return ready;
+    PyObject *cond = PyDict_GetItemWithError(c->dict, str_cond);
+    if (cond == NULL || Py_TYPE(cond) != (PyTypeObject *)condition_type) {
+        fast_release(c);
+        return PyErr_Occurred() && !clear_ordinary_error() ? -1 : 0;
+    }
+    c->holder = PyObject_GenericGetDict(cond, NULL);
+    if (c->holder == NULL) {
+        fast_release(c);
+        return clear_ordinary_error() ? 0 : -1;
+    }
+    if (!fast_find_lock(c, c->holder, lock_type, NULL, NULL)) {
+        fast_release(c);
+        return 0;
+    }
+    return 1;
+}
+
+/* Under the lock: the Event's _flag (1 True, 0 False), or -1 when it, or
+ * _seen, is not a bool, or the Condition has waiters (decline). */
+static int
+eventcall_flag(FastCall *c)
+{
+    PyObject *flag = PyDict_GetItemWithError(c->dict, str_flag_attr);
+    PyObject *seen = PyDict_GetItemWithError(c->dict, str_seen);
+    PyObject *waiters = PyDict_GetItemWithError(c->holder, str_waiters_attr);
+    if (flag == NULL || seen == NULL || waiters == NULL || !PyBool_Check(flag) ||
+        !PyBool_Check(seen) || Py_TYPE(waiters) != (PyTypeObject *)deque_type) {
+        PyErr_Clear();
+        return -1;
+    }
+    /* An exact deque's length: C, no Python code. */
+    Py_ssize_t n = PyObject_Length(waiters);
+    if (n != 0) {
+        PyErr_Clear();
+        return -1;
+    }
+    return flag == Py_True;
+}
+
+/* One bool field of a record's slots. */
+static void
+bool_field(Record *r, PyObject *key, int value)
+{
+    Field *f = &r->slot[r->nfields++];
+    f->key = Py_NewRef(key);
+    f->value.kind = value ? V_TRUE : V_FALSE;
+}
+
+/* Set two of the Event's attributes to bools (keys there already: no
+ * allocation, and the old values, bools, need no finalizer).  0, or -1
+ * with an exception. */
+static int
+eventcall_store(FastCall *c, PyObject *key, int value)
+{
+    return PyDict_SetItem(c->dict, key, value ? Py_True : Py_False);
+}
+
+/* The end of a fast call: unlock, release, and the answer. */
+static PyObject *
+eventcall_done(FastCall *c, PyObject *result)
+{
+    if (fast_unlock(c) < 0)
+        result = NULL;
+    fast_release(c);
+    return Py_XNewRef(result);
+}
+
+static PyObject *
+Sink_event_set(SinkObject *self, PyObject *ev)
+{
+    FastCall c;
+    int ready = eventcall_prepare(self, &c, ev, str_event_set, 1);
+    if (ready <= 0)
+        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    int locked = fast_lock(&c);
+    if (locked <= 0) {
+        fast_release(&c);
+        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    int flag = eventcall_flag(&c);
+    PyObject *waiting = PyDict_GetItemWithError(c.dict, str_waiting);
+    if (flag < 0 || waiting == NULL || !PyDict_CheckExact(waiting) || !self->open ||
+        self->count >= self->max_pending || ring_grow(self) < 0) {
+        PyErr_Clear();
+        return eventcall_done(&c, Py_NotImplemented);
+    }
+    /* A recorded waiter still blocked: the Python path names this set() as
+     * its waker. */
+    Py_ssize_t pos = 0;
+    PyObject *key, *by;
+    while (PyDict_Next(waiting, &pos, &key, &by))
+        if (by == Py_None)
+            return eventcall_done(&c, Py_NotImplemented);
+    Field *f = &c.r.slot[0];
+    f->key = Py_NewRef(str_waiters);
+    f->value.kind = V_INT;
+    f->value.u.i = 0;
+    c.r.nfields = 1;
+    bool_field(&c.r, str_flag, flag);
+    if (eventcall_store(&c, str_seen, 0) < 0 || eventcall_store(&c, str_flag_attr, 1) < 0)
+        return eventcall_done(&c, NULL);
+    store_now(self, &c.r, c.ident, NULL);
+    return eventcall_done(&c, Py_None);
+}
+
+static PyObject *
+Sink_event_clear(SinkObject *self, PyObject *ev)
+{
+    FastCall c;
+    int ready = eventcall_prepare(self, &c, ev, str_event_clear, 1);
+    if (ready <= 0)
+        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    int locked = fast_lock(&c);
+    if (locked <= 0) {
+        fast_release(&c);
+        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    /* clear() notifies nobody, but a Condition with waiters is unusual for
+     * an Event whose every wait is recorded: the Python path takes it. */
+    int flag = eventcall_flag(&c);
+    if (flag < 0 || !self->open || self->count >= self->max_pending || ring_grow(self) < 0)
+        return eventcall_done(&c, Py_NotImplemented);
+    bool_field(&c.r, str_flag, flag);
+    if (eventcall_store(&c, str_flag_attr, 0) < 0)
+        return eventcall_done(&c, NULL);
+    store_now(self, &c.r, c.ident, NULL);
+    return eventcall_done(&c, Py_None);
+}
+
+/* seconds(timeout) for None, an exact float or an exact int: *out gets a
+ * new reference (None or a float); 0 declines (anything else, or an int
+ * too big for a float). */
+static int
+wait_timeout(PyObject *timeout, PyObject **out)
+{
+    if (timeout == Py_None || PyFloat_CheckExact(timeout)) {
+        *out = Py_NewRef(timeout);
+        return 1;
+    }
+    if (!PyLong_CheckExact(timeout))
+        return 0;
+    double d = PyLong_AsDouble(timeout);
+    if (d == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = PyFloat_FromDouble(d);
+    if (*out == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+Sink_event_wait(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "event_wait() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *ev = args[0], *seconds = NULL;
+    if (!wait_timeout(args[1], &seconds))
+        return Py_NewRef(Py_NotImplemented);
+    /* Both lines are made before the lock: the end line as a copy of the
+     * begin line's head (thread, obj, site). */
+    FastCall c;
+    Record end;
+    memset(&end, 0, sizeof end);
+    int ready = eventcall_prepare(self, &c, ev, str_event_wait_begin, 2);
+    if (ready <= 0) {
+        Py_DECREF(seconds);
+        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    Value timeout;
+    if (value_from(seconds, &timeout) < 0) {  /* None or a float: only MemoryError */
+        Py_DECREF(seconds);
+        fast_release(&c);
+        return NULL;
+    }
+    Py_DECREF(seconds);
+    end.event.kind = V_STR;
+    end.event.u.o = Py_NewRef(str_event_wait_end);
+    end.thread = value_copy(&c.r.thread);
+    end.obj = value_copy(&c.r.obj);
+    end.site = Py_XNewRef(c.r.site);
+    bool_field(&c.r, str_flag, 1);
+    if (timeout.kind != V_ABSENT) {
+        Field *f = &c.r.slot[c.r.nfields++];
+        f->key = Py_NewRef(str_timeout);
+        f->value = timeout;  /* the reference goes to the record */
+    }
+    Field *f = &end.slot[end.nfields++];
+    f->key = Py_NewRef(str_begin_seq);
+    f->value.kind = V_INT;
+    bool_field(&end, str_result, 1);
+    bool_field(&end, str_timed_out, 0);
+    PyObject *result = Py_NotImplemented;
+    int locked = fast_lock(&c);
+    if (locked <= 0) {
+        record_release(&end);
+        fast_release(&c);
+        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+    }
+    /* A wait() that finds the flag down may block: the Python path's. */
+    if (eventcall_flag(&c) != 1 || !self->open || self->count > self->max_pending - 2 ||
+        ring_room(self, 2) < 0)
+        goto done;
+    if (eventcall_store(&c, str_seen, 1) < 0) {
+        result = NULL;
+        goto done;
+    }
+    /* Begin and end together, as the Python path writes them for a wait
+     * that cannot block; `blocked` never sees a call that ends at once. */
+    f->value.u.i = store_now(self, &c.r, c.ident, NULL);
+    store_now(self, &end, c.ident, NULL);
+    result = Py_True;
+done:
+    record_release(&end);
+    return eventcall_done(&c, result);
 }
 
 /* ---- the type --------------------------------------------------------------- */
@@ -1651,6 +2073,18 @@ static PyMethodDef Sink_methods[] = {
      "list_pop(lst, index, generation) -> the value, or NotImplemented\n\n"
      "tracer.List.pop(index) while recording, whole in C; NotImplemented (nothing "
      "done) when the case is not the simple one, a failing pop included."},
+    {"event_set", (PyCFunction)Sink_event_set, METH_O,
+     "event_set(ev) -> None, or NotImplemented\n\n"
+     "tracer.Event.set() while recording, whole in C, when no recorded waiter is "
+     "blocked; NotImplemented (nothing done) otherwise."},
+    {"event_clear", (PyCFunction)Sink_event_clear, METH_O,
+     "event_clear(ev) -> None, or NotImplemented\n\n"
+     "tracer.Event.clear() while recording, whole in C; NotImplemented (nothing done) "
+     "when the case is not the simple one."},
+    {"event_wait", (PyCFunction)(void (*)(void))Sink_event_wait, METH_FASTCALL,
+     "event_wait(ev, timeout) -> True, or NotImplemented\n\n"
+     "tracer.Event.wait(timeout) while recording, whole in C, when the flag is set; "
+     "NotImplemented (nothing done) when it may block or is not the simple case."},
     {"wait", (PyCFunction)(void (*)(void))Sink_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(timeout, threshold)\n\n"
      "Return after `timeout` seconds, or sooner once `threshold` events wait or the sink "
@@ -1660,6 +2094,10 @@ static PyMethodDef Sink_methods[] = {
     {"drain", (PyCFunction)(void (*)(void))Sink_drain, METH_VARARGS | METH_KEYWORDS,
      "drain(limit, site_name, final=False) -> bytes\n\n"
      "Encode up to `limit` events, in seq order, as JSON lines, and let them go."},
+    {"drain_lines", (PyCFunction)(void (*)(void))Sink_drain_lines,
+     METH_VARARGS | METH_KEYWORDS,
+     "drain_lines(limit, site_name, final=False) -> (bytes, lines)\n\n"
+     "drain(), and how many lines the bytes hold, so the writer need not count them."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1697,7 +2135,6 @@ static PyTypeObject Sink_Type = {
 
 /* ---- call sites ---------------------------------------------------------------- */
 
-static PyObject *find_site(Py_ssize_t depth);
 
 static PyObject *
 csink_caller_site(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
@@ -1720,14 +2157,10 @@ csink_caller_site(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t
 static PyObject *
 find_site(Py_ssize_t depth)
 {
-    PyFrameObject *frame = find_frame(depth);
-    if (frame == NULL)
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
-    PyCodeObject *code = PyFrame_GetCode(frame);
-    PyObject *site = Py_BuildValue("(Oi)", code->co_filename, PyFrame_GetLineNumber(frame));
-    Py_DECREF(code);
-    Py_DECREF(frame);
-    return site;
+    PyObject *site;
+    SiteEntry *e;
+    int found = cached_site(depth, &site, &e);
+    return found < 0 ? NULL : found ? site : Py_NewRef(Py_None);
 }
 
 /* The frame caller_site(depth) reports: a new reference, or NULL (with an
@@ -1817,6 +2250,14 @@ PyInit__csink(void)
     current_thread = PyObject_GetAttrString(threading, "current_thread");
     builtin_repr = PyObject_GetAttrString(builtins, "repr");
     str_name_attr = PyUnicode_InternFromString("_name");
+    str_thread_key = PyUnicode_InternFromString("tracer.recording._csink.thread");
+    dummy_thread_type = (PyTypeObject *)PyObject_GetAttrString(threading, "_DummyThread");
+    if (str_thread_key == NULL || dummy_thread_type == NULL)
+        goto error;
+    if (!PyType_Check(dummy_thread_type)) {
+        PyErr_SetString(PyExc_ImportError, "threading._DummyThread is not a type");
+        goto error;
+    }
     str_name = PyUnicode_InternFromString("name");
     str_begin_seq = PyUnicode_InternFromString("begin_seq");
     /* Interned: orjson matches keyword names by identity first. */
@@ -1835,7 +2276,44 @@ PyInit__csink(void)
     if (thread_module == NULL)
         goto error;
     rlock_type = PyObject_GetAttrString(thread_module, "RLock");
+    lock_type = PyObject_GetAttrString(thread_module, "LockType");
     Py_DECREF(thread_module);
+    PyObject *collections = PyImport_ImportModule("collections");
+    if (collections == NULL)
+        goto error;
+    deque_type = PyObject_GetAttrString(collections, "deque");
+    Py_DECREF(collections);
+    condition_type = PyObject_GetAttrString(threading, "Condition");
+    if (rlock_type == NULL || lock_type == NULL || deque_type == NULL ||
+        condition_type == NULL || !PyType_Check(rlock_type) || !PyType_Check(lock_type) ||
+        !PyType_Check(deque_type) || !PyType_Check(condition_type)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ImportError, "_thread's or threading's types are not types");
+        goto error;
+    }
+    rlock_acquire = PyObject_GetAttrString(rlock_type, "acquire");
+    rlock_release = PyObject_GetAttrString(rlock_type, "release");
+    lock_locked = PyObject_GetAttrString(lock_type, "locked");
+    str_cond = PyUnicode_InternFromString("_cond");
+    str_flag_attr = PyUnicode_InternFromString("_flag");
+    str_waiting = PyUnicode_InternFromString("_waiting");
+    str_seen = PyUnicode_InternFromString("_seen");
+    str_waiters_attr = PyUnicode_InternFromString("_waiters");
+    str_waiters = PyUnicode_InternFromString("waiters");
+    str_flag = PyUnicode_InternFromString("flag");
+    str_timeout = PyUnicode_InternFromString("timeout");
+    str_result = PyUnicode_InternFromString("result");
+    str_timed_out = PyUnicode_InternFromString("timed_out");
+    str_event_set = PyUnicode_InternFromString("event.set");
+    str_event_clear = PyUnicode_InternFromString("event.clear");
+    str_event_wait_begin = PyUnicode_InternFromString("event.wait.begin");
+    str_event_wait_end = PyUnicode_InternFromString("event.wait.end");
+    if (rlock_acquire == NULL || rlock_release == NULL || lock_locked == NULL || str_cond == NULL || str_flag_attr == NULL ||
+        str_waiting == NULL || str_seen == NULL || str_waiters_attr == NULL ||
+        str_waiters == NULL || str_flag == NULL || str_timeout == NULL || str_result == NULL ||
+        str_timed_out == NULL || str_event_set == NULL || str_event_clear == NULL ||
+        str_event_wait_begin == NULL || str_event_wait_end == NULL)
+        goto error;
     str_acquire = PyUnicode_InternFromString("acquire");
     str_release = PyUnicode_InternFromString("release");
     str_lock_attr = PyUnicode_InternFromString("_lock");

@@ -183,6 +183,12 @@ class Sink:
         ``final`` is for the native twin's signature: here every drain is
         already whole.
         """
+        return self.drain_lines(limit, site_name, final)[0]
+
+    def drain_lines(
+        self, limit: int, site_name: Callable[[Any], str], final: bool = False
+    ) -> tuple[bytes, int]:
+        """``drain()``, and how many lines the bytes hold, so the writer need not count them."""
         with self._lock:
             pending = self._pending
             n = min(len(pending), limit)
@@ -196,9 +202,9 @@ class Sink:
                 n += 1
             del pending[:n]
         if not batch:
-            return b""
+            return b"", 0
         batch.sort(key=_seq_of)
-        return self._encode(batch, site_name)
+        return self._encode(batch, site_name), len(batch)  # one line per event
 
     def _encode(self, batch: list[Captured], site_name: Callable[[Any], str]) -> bytes:
         # structlog's JSONRenderer lays out trace.start and trace.end; event

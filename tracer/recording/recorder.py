@@ -241,10 +241,12 @@ class Recorder:
                 end_line = self._end_line
                 sink.wait(self._flush_interval, self._threshold)
                 while True:
-                    data = sink.drain(DRAIN_CHUNK, writer.site_name, end_line is not None)
+                    data, lines = sink.drain_lines(
+                        DRAIN_CHUNK, writer.site_name, end_line is not None
+                    )
                     if not data:
                         break
-                    self._lost += writer.write(data)
+                    self._lost += writer.write(data, lines)
                 if end_line is not None:
                     self._write_end(end_line)
                     break

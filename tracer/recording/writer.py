@@ -121,9 +121,14 @@ class TraceWriter:
         rendered = self._render(None, line["event"], line)
         return (rendered if isinstance(rendered, bytes) else rendered.encode()) + b"\n"
 
-    def write(self, data: bytes) -> int:
-        """Write encoded lines; return how many were lost (0 unless writing failed)."""
-        lines = data.count(b"\n")
+    def write(self, data: bytes, lines: int | None = None) -> int:
+        """Write encoded lines; return how many were lost (0 unless writing failed).
+
+        ``lines`` is how many ``data`` holds, when the caller knows (the
+        sink's ``drain_lines``): counting them costs a pass over the bytes.
+        """
+        if lines is None:
+            lines = data.count(b"\n")
         if self._fd is None or self.failed is not None:
             return lines
         out = data if self._codec is None else self._codec.compress(data)
