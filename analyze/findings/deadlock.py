@@ -3,8 +3,10 @@
 A thread waits for another when it is blocked acquiring a lock the other
 holds, or blocked joining it.  Following those waits from thread to thread
 and coming back to the start is a deadlock: none of them can ever go on.
-Semaphores are left out: a semaphore has no single holder, so a thread
-waiting on one waits for no thread in particular.  Neither is a thread
+A wait with a timeout is left out: it returns by itself (its thread is
+``timed`` in ``analyze.liveness``, not blocked).  Semaphores are left out:
+a semaphore has no single holder, so a thread waiting on one waits for no
+thread in particular.  Neither is a thread
 blocked in anything else (an event, a queue, a condition) part of a cycle:
 a thread blocked on a lock held by such a thread is a hang, not a deadlock.
 """
@@ -82,10 +84,13 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     # A blocked thread is known by the seq of its blocked begin line.
     blocked = (
         unended(events)
-        .select(RUN, "seq", "ts", "thread", "thread_id", "obj", "site", "event")
+        .select(RUN, "seq", "ts", "thread", "thread_id", "obj", "site", "event", "timeout")
         # A thread blocks in one call at a time: its last unended one.
         .filter(pl.col("seq") == pl.col("seq").max().over(_THREAD))
         .filter(pl.col("event").is_in(_WAITS))
+        # A wait with a timeout returns by itself, so it can close no cycle.
+        .filter(pl.col("timeout").is_null())
+        .drop("timeout")
     )
     waits = _waits(events, blocked)
     cycles = _cycles(waits)

@@ -184,6 +184,17 @@ def test_acquire_that_timed_out_breaks_the_cycle(recorder: Recorder, report_of: 
     assert [seq for _, _, seq, _, _ in found(report, "blocked-at-end")] == [stuck]
 
 
+def test_a_wait_with_a_timeout_closes_no_cycle(recorder: Recorder, report_of: ReportOf) -> None:
+    """A ring whose one wait has a timeout is no deadlock: that wait returns by itself."""
+    take(recorder, "a", "Thread-1")
+    take(recorder, "b", "Thread-2")
+    block(recorder, "b", "Thread-1", timeout=0.5)
+    block(recorder, "a", "Thread-2")
+    report = report_of(recorder, end=False)
+    assert found(report, "deadlock") == []
+    assert (report.counts["hang"], report.counts["blocked-at-end"]) == (0, 2)
+
+
 def test_join_behind_a_deadlock_is_not_part_of_it(recorder: Recorder, report_of: ReportOf) -> None:
     """MainThread joining a deadlocked thread hangs behind the cycle: one finding, on the two."""
     _, second = crossed(recorder)
