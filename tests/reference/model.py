@@ -311,13 +311,13 @@ def signal_fates(run: Run) -> dict[int, bool]:
 
 
 def signals(run: Run) -> list[Finding]:
-    out = []
-    for seq, lost in signal_fates(run).items():
-        line = run.by_seq[seq]
-        out.append(at(run, line, "lost-signal", "error") if lost else None)
-        if not lost:
-            out[-1] = at(run, line, "unwaited-signal", "info")
-    return [f for f in out if f is not None]
+    """Each set() with no waiter: lost (error) if cleared before a look, else unwaited (info)."""
+    return [
+        at(run, run.by_seq[seq], "lost-signal", "error")
+        if lost
+        else at(run, run.by_seq[seq], "unwaited-signal", "info")
+        for seq, lost in signal_fates(run).items()
+    ]
 
 
 def cleared_waits(run: Run) -> list[Finding]:
@@ -620,11 +620,13 @@ def locks_held_while_blocked(run: Run) -> list[Finding]:
                 for a in acquirers
             )
             if waited:
+                # A sleep ends by itself: the waiters are slowed, never stuck.
+                slept = b["event"] == schema.SLEEP_BEGIN
                 out.append(
                     Finding(
                         run.index,
                         "lock-held-while-blocked",
-                        "warning",
+                        "info" if slept else "warning",
                         b["ts"],
                         b["seq"],
                         b["thread"],
@@ -730,8 +732,8 @@ def _quantile(values: list[float], q: float) -> float:
 def _order(run: Run, obj: str) -> tuple[bool, bool] | None:
     """(every take took the oldest item present, every take took the newest), or None."""
     present: list[int] = []
-    fifo = lifo = took = False
     fifo = lifo = True
+    took = False
     for line in run.lines:
         if line.get("obj") != obj or line.get("item") is None or line.get("error") is not None:
             continue
