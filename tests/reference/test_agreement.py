@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import event, given
 from model import SEVERITY_RANK, Cause, ContainerRow, Finding, Line, Reference, ThreadRow, reference
 from schedules import batches
@@ -123,6 +124,7 @@ def assert_agree(files: list[list[Line]]) -> None:
         assert same(person, want.threads[name]), (name, person, want.threads[name])
 
 
+@pytest.mark.slow  # 2,000 traces, about 30 s: CI runs it, `-m 'not slow'` skips it
 @given(batches())
 def test_report_agrees_with_the_reference(files: list[list[Line]]) -> None:
     """Findings, counts, causes and both tables equal the reference's on batches of schedules."""
