@@ -122,3 +122,127 @@ def test_an_earlier_recordings_numbering_declines() -> None:
         ("list.append", 3, 2),
         ("list.pop", 1, 0),
     ]
+
+
+def _line_of(marker: str) -> int:
+    """The line of this file that holds ``marker`` in a comment."""
+    with open(__file__, encoding="utf-8") as source:
+        for number, text in enumerate(source, 1):
+            if text.rstrip().endswith(f"# {marker}"):
+                return number
+    raise AssertionError(marker)
+
+
+@needs_native
+def test_c_methods_are_installed_only_while_recording() -> None:
+    """While a native recording runs List.append and pop are C descriptors; after, list's own."""
+    with capture():
+        assert tracer.List.append is lists._FAST["append"]
+        assert tracer.List.pop is lists._FAST["pop"]
+        assert "List" in repr(tracer.List.append)
+    assert tracer.List.append is list.append
+    assert tracer.List.pop is list.pop
+
+
+@needs_native
+def test_c_methods_write_the_programs_line_as_site() -> None:
+    """With no frame of ours in between, the site is the line of the program that called."""
+    items: tracer.List[int] = tracer.List(name="sited")
+    with capture() as trace:
+        items.append(1)  # site-append
+        items.pop()  # site-pop
+    sites = [e["site"] for e in trace.events(*LIST)]
+    name = __file__.rsplit("/", 1)[-1]
+    assert sites == [f"{name}:{_line_of('site-append')}", f"{name}:{_line_of('site-pop')}"]
+
+
+@needs_native
+def test_pop_arguments_are_checked_as_list_pop_checks_them() -> None:
+    """Too many arguments, a keyword, a str or an out-of-range index raise as list.pop raises."""
+    items: tracer.List[int] = tracer.List([1, 2])
+    plain = [1, 2]
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((0, 1), {}),
+        ((), {"index": 0}),
+        (("a",), {}),
+        ((9,), {}),
+    ]
+    with capture():
+        for args, kwargs in calls:
+            with pytest.raises((TypeError, IndexError)) as ours:
+                items.pop(*args, **kwargs)
+            with pytest.raises((TypeError, IndexError)) as theirs:
+                plain.pop(*args, **kwargs)
+            assert type(ours.value) is type(theirs.value)
+            assert str(ours.value).replace("List.", "list.") == str(theirs.value)
+        assert list(items) == [1, 2]
+
+
+@needs_native
+def test_a_subclass_keeps_its_own_append_and_super_records_its_line() -> None:
+    """A List subclass's append stays its own; its super().append records the subclass's line."""
+
+    class Doubling(tracer.List[int]):
+        def append(self, value: int) -> None:
+            super().append(value * 2)  # site-super
+
+    items = Doubling(name="doubling")
+    with capture() as trace:
+        items.append(2)
+        assert items.pop() == 4
+    lines = trace.events(*LIST)
+    assert [(e["event"], e["value"]) for e in lines] == [("list.append", "4"), ("list.pop", "4")]
+    assert lines[0]["site"].endswith(f":{_line_of('site-super')}")
+
+
+@needs_native
+def test_c_methods_without_a_handed_over_sink_take_the_python_path() -> None:
+    """With the sink taken back mid-recording, the C methods hand calls to the traced methods."""
+    items: tracer.List[int] = tracer.List(name="handed")
+    with capture() as trace:
+        rec = recorder.current
+        assert rec is not None
+        recorder._hand_over(None, None)
+        try:
+            items.append(1)
+            assert items.pop(0) == 1
+        finally:
+            recorder._hand_over(rec.sink, rec.generation)
+    assert [(e["event"], e["item"]) for e in trace.events(*LIST)] == [
+        ("list.append", 1),
+        ("list.pop", 1),
+    ]
+
+
+@needs_native
+def test_a_bound_method_kept_past_the_recording_does_the_plain_operation() -> None:
+    """A bound C method used after the recording stopped changes the list and records nothing."""
+    items: tracer.List[int] = tracer.List(name="kept")
+    with capture() as trace:
+        append, pop = items.append, items.pop
+    append(5)
+    assert pop() == 5 and list(items) == []
+    assert trace.events(*LIST) == []
+
+
+@needs_native
+def test_threads_racing_a_stop_never_break_the_list() -> None:
+    """Threads appending and popping while the recording stops keep their list whole."""
+    items: tracer.List[int] = tracer.List(name="racing")
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            items.append(1)
+            items.pop()
+
+    workers = [threading.Thread(target=churn) for _ in range(3)]
+    with capture():
+        for worker in workers:
+            worker.start()
+        stop.wait(0.05)
+    stop.wait(0.05)
+    stop.set()
+    for worker in workers:
+        worker.join()
+    assert list(items) == []

@@ -366,11 +366,31 @@ _site.internal(__file__)
 # still checks for a recording, since one may end mid-call).
 _SWITCHED = ("append", "insert", "extend", "pop", "remove", "clear")
 _TRACED = {name: List.__dict__[name] for name in _SWITCHED}
+# With the native sink, append and pop while recording are C method
+# descriptors: items.append(x) is one C call with no frame of ours.  They
+# record into the sink the recorder hands the C module as it starts, and
+# call _TRACED's method with the same arguments whenever they decline.
+_FAST: dict[str, Any] = {}
+if _NATIVE:
+    from tracer.recording import _csink
+
+    _FAST = dict(
+        zip(
+            ("append", "pop"),
+            _csink.list_methods(List, _TRACED["append"], _TRACED["pop"]),
+            strict=True,
+        )
+    )
 
 
 def _switch(recording: bool) -> None:
+    # _NATIVE read now: a test may turn the native paths off.
+    fast = _FAST if _NATIVE else {}
     for name in _SWITCHED:
-        setattr(List, name, _TRACED[name] if recording else getattr(list, name))
+        if recording:
+            setattr(List, name, fast.get(name, _TRACED[name]))
+        else:
+            setattr(List, name, getattr(list, name))
 
 
 _switch(False)

@@ -1398,12 +1398,13 @@ fast_release(FastCall *c)
     Py_CLEAR(c->dict);
 }
 
-/* Prepare a fast call on `obj`, which will store `records` lines: 1 ready,
- * 0 declined, -1 with an exception.  Runs Python code only where a capture
+/* Prepare a fast call on `obj`, which will store `records` lines, its site
+ * found at caller_site(depth): 1 ready, 0 declined, -1 with an exception.  Runs Python code only where a capture
  * may (a thread threading does not know, a site namer on a cache miss), so
  * it comes before any lock is looked up or taken. */
 static int
-fast_prepare(SinkObject *self, FastCall *c, PyObject *obj, PyObject *event, Py_ssize_t records)
+fast_prepare(SinkObject *self, FastCall *c, PyObject *obj, PyObject *event, Py_ssize_t records,
+             Py_ssize_t depth)
 {
     memset(c, 0, sizeof *c);
     if (!self->open || self->count > self->max_pending - records)
@@ -1417,9 +1418,10 @@ fast_prepare(SinkObject *self, FastCall *c, PyObject *obj, PyObject *event, Py_s
         return PyErr_Occurred() && !clear_ordinary_error() ? -1 : 0;
     }
     Py_INCREF(name);  /* the code below may run Python code that renames obj */
-    /* The Python path asks caller_site() from the primitive's method: the
-     * same depth. */
-    PyObject *label = caller_label(self, 2);
+    /* The Python path asks caller_site() from the primitive's method: depth
+     * 2 from a Sink method called there; 1 from a method installed on the
+     * class itself (no frame of ours: the current one is the caller's). */
+    PyObject *label = caller_label(self, depth);
     if (label == NULL) {
         Py_DECREF(name);
         fast_release(c);
@@ -1511,11 +1513,11 @@ fast_unlock(FastCall *c)
 
 /* Prepare a List call: its line, then its _lock (an RLock). */
 static int
-listcall_prepare(SinkObject *self, FastCall *c, PyObject *lst, PyObject *event)
+listcall_prepare(SinkObject *self, FastCall *c, PyObject *lst, PyObject *event, Py_ssize_t depth)
 {
     if (!PyList_Check(lst))
         return 0;
-    int ready = fast_prepare(self, c, lst, event, 1);
+    int ready = fast_prepare(self, c, lst, event, 1, depth);
     if (ready <= 0)
         return ready;
     if (!fast_find_lock(c, c->dict, rlock_type, rlock_acquire, rlock_release)) {
@@ -1574,20 +1576,19 @@ listcall_fields(FastCall *c, long long item, Py_ssize_t index, Py_ssize_t depth,
     c->r.nfields = 4;
 }
 
+/* List.append(lst, value) in the recording of `self` numbered `generation`,
+ * the site at caller_site(depth): None, NotImplemented (declined, nothing
+ * changed) or NULL with an exception.  New reference. */
 static PyObject *
-Sink_list_append(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+list_append_in(SinkObject *self, PyObject *lst, PyObject *value, PyObject *generation,
+               Py_ssize_t site_depth)
 {
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "list_append() takes 3 arguments (%zd given)", nargs);
-        return NULL;
-    }
-    PyObject *lst = args[0], *value = args[1];
     PyObject *text = simple_repr(value);
     if (text == NULL)
         return PyErr_Occurred() ? NULL : Py_NewRef(Py_NotImplemented);
     /* A new str of ours: exact and ready, as a record wants it. */
     FastCall c;
-    int ready = listcall_prepare(self, &c, lst, str_list_append);
+    int ready = listcall_prepare(self, &c, lst, str_list_append, site_depth);
     if (ready <= 0) {
         Py_DECREF(text);
         return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
@@ -1601,7 +1602,7 @@ Sink_list_append(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *result = Py_NotImplemented;
     PyObject *ids, *item_obj = NULL;
     long long last_id;
-    if (!listcall_ids(&c, args[2], &ids, &last_id) || !self->open ||
+    if (!listcall_ids(&c, generation, &ids, &last_id) || !self->open ||
         self->count >= self->max_pending || ring_grow(self) < 0)
         goto done;
     /* Everything that can fail before the list changes. */
@@ -1642,22 +1643,23 @@ done:
 }
 
 static PyObject *
-Sink_list_pop(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+Sink_list_append(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "list_pop() takes 3 arguments (%zd given)", nargs);
+        PyErr_Format(PyExc_TypeError, "list_append() takes 3 arguments (%zd given)", nargs);
         return NULL;
     }
-    PyObject *lst = args[0], *index = args[1];
-    if (!PyLong_CheckExact(index))
-        return Py_NewRef(Py_NotImplemented);
-    Py_ssize_t i = PyLong_AsSsize_t(index);
-    if (i == -1 && PyErr_Occurred()) {
-        PyErr_Clear();
-        return Py_NewRef(Py_NotImplemented);
-    }
+    return list_append_in(self, args[0], args[1], args[2], 2);
+}
+
+/* List.pop(lst, i) as list_append_in does List.append: the value taken,
+ * NotImplemented or NULL.  New reference. */
+static PyObject *
+list_pop_in(SinkObject *self, PyObject *lst, Py_ssize_t i, PyObject *generation,
+            Py_ssize_t site_depth)
+{
     FastCall c;
-    int ready = listcall_prepare(self, &c, lst, str_list_pop);
+    int ready = listcall_prepare(self, &c, lst, str_list_pop, site_depth);
     if (ready <= 0)
         return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     int locked = fast_lock(&c);
@@ -1671,7 +1673,7 @@ Sink_list_pop(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = PyList_GET_SIZE(lst);
     Py_ssize_t at = i < 0 ? i + n : i;
     /* A pop that fails (out of range) is the Python path's to write. */
-    if (at < 0 || at >= n || !listcall_ids(&c, args[2], &ids, &last_id) ||
+    if (at < 0 || at >= n || !listcall_ids(&c, generation, &ids, &last_id) ||
         PyList_GET_SIZE(ids) != n || !PyLong_CheckExact(PyList_GET_ITEM(ids, at)) ||
         !self->open || self->count >= self->max_pending || ring_grow(self) < 0)
         goto done;
@@ -1717,6 +1719,184 @@ done:
     return result;
 }
 
+/* An index list.pop would take as an exact int: 1 with *i, 0 (declined). */
+static int
+exact_index(PyObject *index, Py_ssize_t *i)
+{
+    if (!PyLong_CheckExact(index))
+        return 0;
+    *i = PyLong_AsSsize_t(index);
+    if (*i == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+Sink_list_pop(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "list_pop() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t i;
+    if (!exact_index(args[1], &i))
+        return Py_NewRef(Py_NotImplemented);
+    return list_pop_in(self, args[0], i, args[2], 2);
+}
+
+/* ---- List.append and List.pop themselves, while a recording runs ---------- */
+
+/* While a recording runs with this sink, List's append and pop are the
+ * method descriptors list_methods() makes, over the two functions below:
+ * `items.append(x)` is one C call with no Python frame, so the caller's
+ * frame is the current one (caller_site depth 1).  They record into the
+ * sink the recorder handed over (set_recording) and hand every call the
+ * fast path declines, or any call while no sink is handed over, to the
+ * traced Python method with the same arguments: that stays the reference.
+ *
+ * Races: the sink and generation are read and held together with no Python
+ * code between.  A recording that stops meanwhile (the fast path may run a
+ * site namer) closes its sink first-come: the path then declines, and the
+ * Python method, finding no recording, does the plain operation.  One that
+ * has not yet closed the sink gets the line, as any capture racing a stop
+ * does. */
+
+static SinkObject *recording_sink;      /* the sink handed over, or NULL */
+static PyObject *recording_generation;  /* its recording's generation, or NULL */
+static PyObject *traced_append, *traced_pop;  /* List's Python methods, from list_methods() */
+
+/* The handed-over sink and generation, new references: 1, or 0 for none. */
+static int
+recording_take(SinkObject **sink, PyObject **generation)
+{
+    if (recording_sink == NULL || recording_generation == NULL)
+        return 0;
+    *sink = (SinkObject *)Py_NewRef(recording_sink);
+    *generation = Py_NewRef(recording_generation);
+    return 1;
+}
+
+/* The traced Python method `fallback` (a borrowed global) called with args. */
+static PyObject *
+call_traced(PyObject *fallback, const char *name, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (fallback == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "List.%s: list_methods() was never called", name);
+        return NULL;
+    }
+    Py_INCREF(fallback);  /* list_methods() may replace it while it runs */
+    PyObject *result = PyObject_Vectorcall(fallback, args, nargs, NULL);
+    Py_DECREF(fallback);
+    return result;
+}
+
+static PyObject *
+List_append(PyObject *self, PyObject *value)
+{
+    SinkObject *sink;
+    PyObject *generation;
+    if (recording_take(&sink, &generation)) {
+        PyObject *done = list_append_in(sink, self, value, generation, 1);
+        Py_DECREF(generation);
+        Py_DECREF(sink);
+        if (done != Py_NotImplemented)
+            return done;
+        Py_DECREF(done);
+    }
+    PyObject *args[2] = {self, value};
+    return call_traced(traced_append, "append", args, 2);
+}
+
+static PyObject *
+List_pop(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs > 1) {  /* list.pop's own words */
+        PyErr_Format(PyExc_TypeError, "pop expected at most 1 argument, got %zd", nargs);
+        return NULL;
+    }
+    SinkObject *sink;
+    PyObject *generation;
+    Py_ssize_t i = -1;
+    if ((nargs == 0 || exact_index(args[0], &i)) && recording_take(&sink, &generation)) {
+        PyObject *done = list_pop_in(sink, self, i, generation, 1);
+        Py_DECREF(generation);
+        Py_DECREF(sink);
+        if (done != Py_NotImplemented)
+            return done;
+        Py_DECREF(done);
+    }
+    PyObject *call[2] = {self, nargs == 1 ? args[0] : NULL};
+    return call_traced(traced_pop, "pop", call, 1 + nargs);
+}
+
+static PyMethodDef List_append_def = {
+    "append", (PyCFunction)List_append, METH_O,
+    "Append object to the end of the list (traced: a recording is running)."};
+static PyMethodDef List_pop_def = {
+    "pop", (PyCFunction)(void (*)(void))List_pop, METH_FASTCALL,
+    "Remove and return item at index (default last) (traced: a recording is running).\n\n"
+    "Raises IndexError if list is empty or index is out of range."};
+
+static PyObject *
+csink_list_methods(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "list_methods() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *cls = args[0];
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &PyList_Type)) {
+        PyErr_SetString(PyExc_TypeError, "list_methods() wants a subclass of list");
+        return NULL;
+    }
+    if (!PyCallable_Check(args[1]) || !PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "list_methods() wants the two traced methods");
+        return NULL;
+    }
+    PyObject *append = PyDescr_NewMethod((PyTypeObject *)cls, &List_append_def);
+    PyObject *pop = append == NULL ? NULL : PyDescr_NewMethod((PyTypeObject *)cls, &List_pop_def);
+    PyObject *pair = pop == NULL ? NULL : PyTuple_Pack(2, append, pop);
+    Py_XDECREF(append);
+    Py_XDECREF(pop);
+    if (pair == NULL)
+        return NULL;
+    Py_XSETREF(traced_append, Py_NewRef(args[1]));
+    Py_XSETREF(traced_pop, Py_NewRef(args[2]));
+    return pair;
+}
+
+static PyObject *
+csink_set_recording(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_Format(PyExc_TypeError, "set_recording() takes 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *sink = args[0], *generation = args[1];
+    if (sink == Py_None) {
+        /* Detach both before letting either go: a finalizer run by the
+         * decrefs finds no half-handed-over state. */
+        PyObject *old_sink = (PyObject *)recording_sink, *old_generation = recording_generation;
+        recording_sink = NULL;
+        recording_generation = NULL;
+        Py_XDECREF(old_sink);
+        Py_XDECREF(old_generation);
+        Py_RETURN_NONE;
+    }
+    if (Py_TYPE(sink) != &Sink_Type || !PyLong_CheckExact(generation)) {
+        PyErr_SetString(PyExc_TypeError, "set_recording() wants a Sink and an int, or None");
+        return NULL;
+    }
+    PyObject *old_sink = (PyObject *)recording_sink, *old_generation = recording_generation;
+    recording_sink = (SinkObject *)Py_NewRef(sink);
+    recording_generation = Py_NewRef(generation);
+    Py_XDECREF(old_sink);
+    Py_XDECREF(old_generation);
+    Py_RETURN_NONE;
+}
+
 /* ---- tracer.Event's commonest operations, whole in C ------------------------ */
 
 /* event_set, event_clear and event_wait do what Event.set, clear and wait do
@@ -1746,7 +1926,7 @@ static int
 eventcall_prepare(SinkObject *self, FastCall *c, PyObject *ev, PyObject *event,
                   Py_ssize_t records)
 {
-    int ready = fast_prepare(self, c, ev, event, records);
+    int ready = fast_prepare(self, c, ev, event, records, 2);
     if (ready <= 0)
         return ready;
     PyObject *cond = PyDict_GetItemWithError(c->dict, str_cond);
@@ -2220,6 +2400,15 @@ static PyMethodDef csink_functions[] = {
      "set_site_name(namer)\n\n"
      "How sinks label a call site, asked once per distinct site when an event is "
      "captured (None: \"file.py:LINE\" for a (filename, line) pair, str() otherwise)."},
+    {"list_methods", (PyCFunction)(void (*)(void))csink_list_methods, METH_FASTCALL,
+     "list_methods(cls, append, pop) -> (append, pop)\n\n"
+     "Method descriptors of cls (a list subclass) doing append and pop in C into the "
+     "sink set_recording() handed over, handing what they decline to the given "
+     "traced methods."},
+    {"set_recording", (PyCFunction)(void (*)(void))csink_set_recording, METH_FASTCALL,
+     "set_recording(sink, generation)\n\n"
+     "The recording list_methods()' methods record into; set_recording(None, None) "
+     "when it stops."},
     {"set_internal", (PyCFunction)csink_set_internal, METH_O,
      "set_internal(files)\n\n"
      "The set of files whose frames are never a call site (site._internal), read live."},

@@ -59,6 +59,19 @@ MAX_PENDING = 1 << 17 if capture.NATIVE else 1 << 15
 DRAIN_CHUNK = 4096
 
 
+def _no_hand_over(sink: Any, generation: int | None) -> None:
+    """The pure sink has no native methods to tell of a recording."""
+
+
+#: Tells the native module which sink the methods it installs on drop-ins
+#: (List.append, List.pop) record into: (sink, generation) as a recording
+#: starts, (None, None) as it stops.
+_hand_over: Callable[[Any, int | None], None] = _no_hand_over
+if capture.NATIVE:
+    from tracer.recording import _csink
+
+    _hand_over = _csink.set_recording
+
 #: Called with True when a recording starts and False when it stops: drop-ins
 #: that cost nothing unrecorded swap their methods here.
 _switches: list[Callable[[bool], None]] = []
@@ -173,6 +186,7 @@ class Recorder:
             self._lost += self._writer.write(self._writer.render(start))
             self._started = True
             current = self
+            _hand_over(self._sink, self.generation)
             for switch in _switches:
                 switch(True)
         _threads.install()
@@ -194,6 +208,7 @@ class Recorder:
                 for switch in _switches:
                     switch(False)
                 current = None
+                _hand_over(None, None)
                 _threads.uninstall()
             if self._stopping or not self._started:
                 return
@@ -388,6 +403,7 @@ def _forget_in_child() -> None:
         # events; closing it makes the child's drop-ins record nothing.
         rec._stopping = True
         rec._sink.close()
+        _hand_over(None, None)
         for switch in _switches:
             switch(False)
 
