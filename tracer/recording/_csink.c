@@ -507,10 +507,25 @@ static int
 wait_for_room(SinkObject *self)
 {
     long long deadline = monotonic_ns() + room_patience_ns();
+    /* Wait off the GIL until the writer has taken a good part of the ring
+     * (a quarter of it), looking at the count without the GIL (a racy read
+     * of an int: a stale value costs one more poll).  Taking the GIL back at
+     * every look had the waiting threads and the writer queue for it in
+     * turn, so the writer fell further behind exactly when it had to catch
+     * up.  The GIL is taken back every 50 ms to let signal handlers run. */
+    const volatile Py_ssize_t *count = &self->count;
+    const volatile int *open = &self->open;
+    Py_ssize_t low = self->max_pending - Py_MAX(self->max_pending / 4, 1);
     while (self->count >= self->max_pending) {
         if (!self->open || monotonic_ns() > deadline)
             return 0;
-        nap(ROOM_POLL_NS);
+        Py_BEGIN_ALLOW_THREADS
+        long long until = Py_MIN(deadline, monotonic_ns() + 50000000LL);
+        while (*count > low && *open && monotonic_ns() < until) {
+            struct timespec t = {0, ROOM_POLL_NS};
+            nanosleep(&t, NULL);
+        }
+        Py_END_ALLOW_THREADS
         if (PyErr_CheckSignals() < 0)
             return -1;
     }
@@ -904,14 +919,24 @@ Sink_wait(SinkObject *self, PyObject *args, PyObject *kwds)
     if (!(timeout > 0))  /* NaN too */
         timeout = 0;
     long long deadline = monotonic_ns() + (long long)(Py_MIN(timeout, 1e9) * 1e9);
-    while (self->count < threshold && self->open) {
+    /* The whole wait is off the GIL: taking it back after every look would
+     * make the writer queue for it (up to a switch interval each time, with
+     * the program's threads busy) only to read two ints.  Reading them
+     * without the GIL races with emits, harmlessly: a stale count only makes
+     * the next look come one poll later.  Signals are checked once back. */
+    const volatile Py_ssize_t *count = &self->count;
+    const volatile int *open = &self->open;
+    Py_BEGIN_ALLOW_THREADS
+    while (*count < threshold && *open) {
         long long left = deadline - monotonic_ns();
         if (left <= 0)
             break;
-        nap((long)Py_MIN(left, WAIT_POLL_NS));
-        if (PyErr_CheckSignals() < 0)
-            return NULL;
+        struct timespec t = {0, (long)Py_MIN(left, WAIT_POLL_NS)};
+        nanosleep(&t, NULL);
     }
+    Py_END_ALLOW_THREADS
+    if (PyErr_CheckSignals() < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 

@@ -50,13 +50,21 @@ _generations = itertools.count(1)
 
 #: How often the writer flushes: a killed process loses at most about this.
 FLUSH_INTERVAL = 0.1
-#: Events held in memory at most: some 30 MB either way.  A native record
-#: is 240 bytes; a pure one is a tuple with its fields dict, about four
-#: times that, so it gets a quarter of the room.
-MAX_PENDING = 1 << 17 if capture.NATIVE else 1 << 15
-#: Events the writer encodes per call into the sink: small enough that the
-#: program's threads get the GIL back often while the writer works.
-DRAIN_CHUNK = 4096
+#: Events held in memory at most.  A native record is 240 bytes: 262,144 of
+#: them are 60 MB, room enough that four threads doing nothing but traced
+#: operations rarely wait for a writer that has to queue for the GIL between
+#: batches (at 131,072 they did, and ran twice as long).  A pure record is a
+#: tuple with its fields dict, several times bigger, and the pure writer is
+#: the slower side anyway: it gets 65,536.
+MAX_PENDING = 1 << 18 if capture.NATIVE else 1 << 16
+#: Events the writer takes per call into the sink.  Large: the native sink
+#: encodes with the GIL released, but each call needs the GIL twice (to take
+#: the batch, then to hand back the bytes), and with the program's threads
+#: busy the writer queues for it each time.  At 4,096 a call the writer fell
+#: behind and the program waited for room (0.9 s instead of 0.4 s in the
+#: 4-thread benchmark).  The pure sink encodes in Python, which yields the
+#: GIL as any Python code does.
+DRAIN_CHUNK = 1 << 16
 
 
 def _no_hand_over(sink: Any, generation: int | None) -> None:
