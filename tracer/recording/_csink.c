@@ -79,16 +79,6 @@ monotonic_ns(void)
 #endif
 }
 
-/* Sleep ns nanoseconds with the GIL released; the caller holds the GIL. */
-static void
-nap(long ns)
-{
-    struct timespec t = {0, ns};
-    Py_BEGIN_ALLOW_THREADS
-    nanosleep(&t, NULL);
-    Py_END_ALLOW_THREADS
-}
-
 /* ---- module state (static: single-phase init) ----------------------------- */
 
 static PyObject *thread_registry;   /* threading._active: ident -> Thread */
