@@ -25,7 +25,7 @@ Definitions, all per run (a thread is its ``thread`` name and ``thread_id``):
   T that could end it, each with how it relates to O:
   event wait: those that ever ``set()`` O; condition wait: those that ever
   notified O; lock acquire: the thread holding O at the end
-  (``deadlock.lock_holders``); semaphore acquire: those that ever released
+  (``_holds.lock_holders``); semaphore acquire: those that ever released
   O, and those that acquired it more often than they released it; barrier
   wait: those that ever waited at O; thread join: the thread named O;
   queue get: those that ever put to O; queue put: those that ever took
@@ -52,7 +52,7 @@ from typing import Final
 import polars as pl
 
 from analyze.columns import RUN
-from analyze.findings.deadlock import lock_holders
+from analyze.findings._holds import lock_holders
 from analyze.frames import lines_of, run_endings, shared
 from analyze.waits import unended
 from synctrace import schema

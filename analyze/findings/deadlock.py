@@ -19,7 +19,8 @@ import polars as pl
 
 from analyze.columns import RUN
 from analyze.findings._explain import Explanation
-from analyze.frames import finding, lines_of
+from analyze.findings._holds import lock_holders
+from analyze.frames import finding
 from analyze.waits import unended
 from synctrace import schema
 
@@ -45,38 +46,6 @@ MAX_CYCLE: Final = 8
 
 _WAITS: Final = (schema.LOCK_ACQUIRE_BEGIN, schema.THREAD_JOIN_BEGIN)
 _THREAD: Final = [RUN, "thread", "thread_id"]
-
-
-def lock_holders(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Per run and lock still held when the trace ended: ``holder`` and ``holder_id``.
-
-    A thread holds a lock when it acquired it more often than it released
-    it (so an RLock's levels balance too).  A plain Lock may be released by
-    a thread other than its taker; the lock itself must then still be taken
-    more often than released, and of several threads with acquires to spare
-    the one that acquired it last holds it.
-    """
-    acquired = pl.col("event").is_in([schema.LOCK_ACQUIRE, schema.LOCK_ACQUIRE_END]) & pl.col(
-        "result"
-    ).fill_null(False)
-    released = (pl.col("event") == schema.LOCK_RELEASE) & pl.col("error").is_null()
-    moves = (
-        lines_of(events, {schema.LOCK_ACQUIRE, schema.LOCK_ACQUIRE_END, schema.LOCK_RELEASE})
-        .filter(acquired | released)
-        .with_columns(pl.when(released).then(-1).otherwise(1).alias("delta"))
-    )
-    return (
-        moves.group_by(RUN, "obj", "thread", "thread_id")
-        .agg(
-            pl.col("delta").sum().alias("held"),
-            pl.col("seq").filter(pl.col("delta") > 0).max().alias("taken_seq"),
-        )
-        .filter((pl.col("held") > 0) & (pl.col("held").sum().over(RUN, "obj") > 0))
-        .filter(pl.col("taken_seq") == pl.col("taken_seq").max().over(RUN, "obj"))
-        .select(
-            RUN, "obj", pl.col("thread").alias("holder"), pl.col("thread_id").alias("holder_id")
-        )
-    )
 
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:
