@@ -96,6 +96,12 @@ LIST_CLEAR: Final = "list.clear"
 SLEEP_BEGIN: Final = "sleep.begin"
 SLEEP_END: Final = "sleep.end"
 
+# A record the program logged through ``logging`` or structlog while it was
+# recorded: on no object, with its thread and site, in ``seq`` order with
+# everything else, so a person sees what the program said next to what its
+# threads did.
+LOG: Final = "log"
+
 # --- what the analyzer needs to know about each event -------------------------
 
 #: Lines that put one item into a container.
@@ -166,6 +172,11 @@ FIELD_TYPES: Final[dict[str, type]] = {
     "size": int,  # queue.qsize: the size it returned
     # sleeps
     "seconds": float,  # sleep.begin: the seconds asked for
+    # the program's own log records
+    "level": str,  # "debug", "info", "warning", "error", "critical"
+    "logger": str,  # the logger's name ("root" for the root logger)
+    "message": str,  # the formatted message (structlog: its event), cut short
+    "fields": dict,  # structlog's key-value pairs (values JSON or repr()), absent when none
 }
 
 #: Fields each event carries beyond the common (and, for operations, the
@@ -206,6 +217,7 @@ EVENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     QUEUE_FULL: ("result", "depth"),
     SLEEP_BEGIN: ("seconds", "site"),
     SLEEP_END: ("begin_seq", "site", "error"),
+    LOG: ("level", "logger", "message", "fields", "site"),
     **{
         name: ("item", "index", "depth", "value", "error")
         for name in CONTAINER_ADDS | CONTAINER_TAKES | CONTAINER_DISCARDS
@@ -220,6 +232,7 @@ OPERATIONS: Final = frozenset(EVENT_FIELDS) - {
     THREAD_EXCEPTION,
     SLEEP_BEGIN,
     SLEEP_END,
+    LOG,
 }
 
 #: Where a failed take's ``error`` names the container being empty (as
@@ -262,3 +275,5 @@ END_REASONS: Final = (
 
 #: Longest ``value`` repr written; longer ones are cut and end in "...".
 VALUE_REPR_LIMIT: Final = 80
+#: Longest ``message`` written on a ``log`` line; longer ones end in "...".
+LOG_MESSAGE_LIMIT: Final = 500
