@@ -25,12 +25,18 @@ _DTYPES: Final[dict[type, pl.DataType]] = {
 
 #: Every field a trace line may carry, typed.  Reading with this explicit
 #: schema (rather than inferring) keeps a column's dtype the same whether or
-#: not a given trace happens to contain that event.  trace.end's scalar
+#: not a given trace happens to contain that event.  Object fields (a log
+#: line's ``fields``) have keys of the program's choosing, so no one dtype
+#: fits them: they are left out here and read from the lines where needed.  trace.end's scalar
 #: fields are read too, so that a detector can see how its run ended without
 #: leaving the lazy frame (its ``blocked`` list is not: the lines say as much).
 FIELD_SCHEMA: Final = pl.Schema(
     {
-        **{name: _DTYPES[kind] for name, kind in schema.FIELD_TYPES.items()},
+        **{
+            name: _DTYPES[kind]
+            for name, kind in schema.FIELD_TYPES.items()
+            if kind is not dict
+        },
         "reason": pl.String(),
         "detail": pl.String(),
         "exit_code": pl.Int64(),
