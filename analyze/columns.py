@@ -32,11 +32,7 @@ _DTYPES: Final[dict[type, pl.DataType]] = {
 #: leaving the lazy frame (its ``blocked`` list is not: the lines say as much).
 FIELD_SCHEMA: Final = pl.Schema(
     {
-        **{
-            name: _DTYPES[kind]
-            for name, kind in schema.FIELD_TYPES.items()
-            if kind is not dict
-        },
+        **{name: _DTYPES[kind] for name, kind in schema.FIELD_TYPES.items() if kind is not dict},
         "reason": pl.String(),
         "detail": pl.String(),
         "exit_code": pl.Int64(),
