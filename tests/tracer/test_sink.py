@@ -267,10 +267,27 @@ def test_drain_lines_counts_the_lines_it_hands_out(impl: ModuleType) -> None:
     for i in range(5):
         sink.emit("e", None, None, {"s": "a\nb", "i": i})
     data, n = sink.drain_lines(3, site_name)
-    assert n == 3 == data.count(b"\n") and [line["i"] for line in lines(data)] == [0, 1, 2]
+    text = bytes(data)
+    assert n == 3 == text.count(b"\n") and [line["i"] for line in lines(text)] == [0, 1, 2]
     data, n = sink.drain_lines(10, site_name)
-    assert n == 2 and [line["i"] for line in lines(data)] == [3, 4]
+    assert n == 2 and [line["i"] for line in lines(bytes(data))] == [3, 4]
     assert sink.drain_lines(10, site_name) == (b"", 0)
+
+
+def test_lines_still_held_are_never_written_over(impl: ModuleType) -> None:
+    """A drain's lines stay as they were while held (or viewed), whatever later drains encode."""
+    sink = impl.Sink()
+    sink.emit("e", None, None, {"i": 0})
+    first, _ = sink.drain_lines(10, site_name)
+    view = memoryview(first)
+    before = bytes(first)
+    for i in range(1, 4):
+        sink.emit("e", None, None, {"i": i, "pad": "x" * 1000})
+        later, _ = sink.drain_lines(10, site_name)
+        assert [line["i"] for line in lines(bytes(later))] == [i]
+        del later
+    assert bytes(first) == before == bytes(view)
+    assert [line["i"] for line in lines(before)] == [0]
 
 
 def test_ts_never_goes_back_across_drains(impl: ModuleType) -> None:

@@ -16,8 +16,9 @@
  *   the pure sink's gap logic.
  * - Drain takes a batch out of the ring with the GIL held, encodes it with
  *   the GIL released (it reads only the batch's C data and the contents of
- *   immutable str and bytes the batch keeps alive, with no Python API call),
- *   then takes the GIL back to build the bytes and let the references go.
+ *   immutable str and bytes the batch keeps alive, with no Python API call)
+ *   into a Lines buffer no other thread can reach, then takes the GIL back
+ *   to let the references go.
  * - The other places that let the GIL go are the sleeps in the
  *   backpressure wait and in wait().
  *
@@ -341,6 +342,9 @@ typedef struct {
     PyObject *blocked;      /* dict: begin seq -> (thread, thread_id, event, obj, site, ts) */
     PyObject *site_names;   /* dict: site -> label */
     PyObject *site_name_of; /* the namer site_names belongs to, or NULL */
+    Record *batch;          /* where drains take records out of the ring, kept between drains */
+    Py_ssize_t batch_cap;
+    PyObject *lines;        /* the Lines the last drain handed out (see lines_for_drain) */
 } SinkObject;
 
 static PyTypeObject Sink_Type;
@@ -974,6 +978,120 @@ buf_put(Buf *b, const char *s, Py_ssize_t n)
 
 #define PUT_LITERAL(b, s) buf_put((b), (s), (Py_ssize_t)sizeof(s) - 1)
 
+/* ---- Lines: a drain's encoded lines, handed to the writer without a copy ---- */
+
+/* The writer only writes the lines out (os.write, or a compressor), so
+ * drain_lines() hands it the encoding buffer itself, read-only through the
+ * buffer protocol, instead of copying it into a new bytes object; and the
+ * next drain encodes into the same buffer again once nobody else holds it.
+ * A recording that drains 16 MB at a time so neither copies each batch nor
+ * faults in fresh pages for every one. */
+typedef struct {
+    PyObject_HEAD
+    Buf buf;
+    Py_ssize_t exports;  /* buffer views open on it: while any is, it is never reused */
+} LinesObject;
+
+static PyTypeObject Lines_Type;
+
+static int
+Lines_getbuffer(LinesObject *self, Py_buffer *view, int flags)
+{
+    static char empty[1];
+    void *data = self->buf.data != NULL ? self->buf.data : empty;
+    if (PyBuffer_FillInfo(view, (PyObject *)self, data, self->buf.len, 1, flags) < 0)
+        return -1;
+    self->exports++;
+    return 0;
+}
+
+static void
+Lines_releasebuffer(LinesObject *self, Py_buffer *Py_UNUSED(view))
+{
+    self->exports--;
+}
+
+static Py_ssize_t
+Lines_length(LinesObject *self)
+{
+    return self->buf.len;
+}
+
+static void
+Lines_dealloc(LinesObject *self)
+{
+    PyMem_RawFree(self->buf.data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Lines_repr(LinesObject *self)
+{
+    return PyUnicode_FromFormat("<Lines of %zd bytes>", self->buf.len);
+}
+
+static PyBufferProcs Lines_as_buffer = {
+    .bf_getbuffer = (getbufferproc)Lines_getbuffer,
+    .bf_releasebuffer = (releasebufferproc)Lines_releasebuffer,
+};
+
+static PySequenceMethods Lines_as_sequence = {
+    .sq_length = (lenfunc)Lines_length,
+};
+
+static PyTypeObject Lines_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer.recording._csink.Lines",
+    .tp_basicsize = sizeof(LinesObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "JSON lines a drain encoded: a read-only buffer (bytes(lines) copies it). "
+              "Valid as long as it is held; the sink reuses it only once nobody holds it.",
+    .tp_dealloc = (destructor)Lines_dealloc,
+    .tp_repr = (reprfunc)Lines_repr,
+    .tp_as_buffer = &Lines_as_buffer,
+    .tp_as_sequence = &Lines_as_sequence,
+};
+
+/* A Lines to encode the next batch into, emptied: the last one handed out
+ * when only the sink still holds it and no view is open on it (so no other
+ * thread can reach its buffer while it is encoded off the GIL), else a new
+ * one.  New reference, or NULL with an exception.  The GIL is held. */
+static LinesObject *
+lines_for_drain(SinkObject *self)
+{
+    PyObject *last = self->lines;
+    if (last != NULL && Py_REFCNT(last) == 1 && ((LinesObject *)last)->exports == 0) {
+        ((LinesObject *)last)->buf.len = 0;
+        return (LinesObject *)Py_NewRef(last);
+    }
+    LinesObject *fresh = PyObject_New(LinesObject, &Lines_Type);
+    if (fresh == NULL)
+        return NULL;
+    fresh->buf = (Buf){NULL, 0, 0};
+    fresh->exports = 0;
+    /* Freeing the last one (if nobody else holds it) runs no Python code. */
+    Py_XSETREF(self->lines, Py_NewRef((PyObject *)fresh));
+    return fresh;
+}
+
+/* Room for n records in the batch array, which lives as long as the sink so
+ * that draining allocates nothing: 0, or -1 when memory ran out.  Every
+ * record in it has been released by the drain that used it.  GIL held. */
+static int
+batch_room(SinkObject *self, Py_ssize_t n)
+{
+    if (self->batch_cap >= n)
+        return 0;
+    if ((size_t)n > PY_SSIZE_T_MAX / sizeof(Record))
+        return -1;
+    Record *batch = PyMem_Realloc(self->batch, (size_t)n * sizeof(Record));
+    if (batch == NULL)
+        return -1;
+    self->batch = batch;
+    self->batch_cap = n;
+    return 0;
+}
+
 /* Decimal digits (snprintf costs more than the rest of a line). */
 static int
 put_uint(Buf *b, unsigned long long u, int negative)
@@ -1125,7 +1243,8 @@ encode_batch(Buf *b, Record *batch, Py_ssize_t n, long long *last_ts)
     return 0;
 }
 
-/* drain() and drain_lines(): the lines as bytes, *count how many. */
+/* drain() and drain_lines(): the lines as a Lines (empty bytes when there
+ * are none), *count how many. */
 static PyObject *
 drain_batch(SinkObject *self, PyObject *args, PyObject *kwds, const char *format,
             Py_ssize_t *count)
@@ -1154,47 +1273,52 @@ drain_batch(SinkObject *self, PyObject *args, PyObject *kwds, const char *format
     }
     /* Take the batch out of the ring while the GIL is held: once it is let
      * go, other threads emit, and the ring may grow and move. */
-    Record *batch = PyMem_New(Record, (size_t)n);
-    if (batch == NULL)
+    if (batch_room(self, n) < 0)
         return PyErr_NoMemory();
+    LinesObject *lines = lines_for_drain(self);
+    if (lines == NULL)
+        return NULL;
+    Record *batch = self->batch;
     ring_take(self, batch, n);
     if (self->count == 0 && self->capacity > RING_KEEP) {  /* give a burst's memory back */
         PyMem_Free(self->ring);
         self->ring = NULL;
         self->capacity = self->head = 0;
     }
-    Buf b = {NULL, 0, 0};
+    Buf *b = &lines->buf;
     long long last_ts = self->last_ts;
     int rc;
     self->draining = pid;
     Py_BEGIN_ALLOW_THREADS
-    rc = encode_batch(&b, batch, n, &last_ts);
+    rc = encode_batch(b, batch, n, &last_ts);
     Py_END_ALLOW_THREADS
     self->draining = 0;
-    PyObject *lines = NULL;
     if (rc == 0) {
         self->last_ts = last_ts;
-        lines = PyBytes_FromStringAndSize(b.data, b.len);
-    }
-    else
-        PyErr_NoMemory();
-    PyMem_RawFree(b.data);
-    if (lines == NULL)  /* the exception goes up; the batch is gone: say so */
-        self->dropped += n;
-    else
         *count = n;  /* one line per record */
+    }
+    else {  /* the exception goes up; the batch is gone: say so */
+        PyErr_NoMemory();
+        Py_CLEAR(lines);
+        self->dropped += n;
+    }
     /* Back under the GIL: let the batch's references go, all at once. */
     for (Py_ssize_t i = 0; i < n; i++)
         record_release(&batch[i]);
-    PyMem_Free(batch);
-    return lines;
+    return (PyObject *)lines;
 }
 
 static PyObject *
 Sink_drain(SinkObject *self, PyObject *args, PyObject *kwds)
 {
     Py_ssize_t count;
-    return drain_batch(self, args, kwds, "nO|p:drain", &count);
+    PyObject *lines = drain_batch(self, args, kwds, "nO|p:drain", &count);
+    if (lines == NULL || PyBytes_CheckExact(lines))
+        return lines;
+    Buf *b = &((LinesObject *)lines)->buf;
+    PyObject *copy = PyBytes_FromStringAndSize(b->data, b->len);
+    Py_DECREF(lines);
+    return copy;
 }
 
 static PyObject *
@@ -2230,6 +2354,8 @@ Sink_dealloc(SinkObject *self)
     Py_XDECREF(self->blocked);
     Py_XDECREF(self->site_names);
     Py_XDECREF(self->site_name_of);
+    Py_XDECREF(self->lines);
+    PyMem_Free(self->batch);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -2291,8 +2417,9 @@ static PyMethodDef Sink_methods[] = {
      "Encode up to `limit` events, in seq order, as JSON lines, and let them go."},
     {"drain_lines", (PyCFunction)(void (*)(void))Sink_drain_lines,
      METH_VARARGS | METH_KEYWORDS,
-     "drain_lines(limit, site_name, final=False) -> (bytes, lines)\n\n"
-     "drain(), and how many lines the bytes hold, so the writer need not count them."},
+     "drain_lines(limit, site_name, final=False) -> (Lines or b\"\", lines)\n\n"
+     "drain()'s lines as a read-only buffer, not copied (let it go before the next "
+     "drain and its memory is reused), and how many lines it holds."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2441,7 +2568,7 @@ static struct PyModuleDef csink_module = {
 PyMODINIT_FUNC
 PyInit__csink(void)
 {
-    if (PyType_Ready(&Sink_Type) < 0)
+    if (PyType_Ready(&Sink_Type) < 0 || PyType_Ready(&Lines_Type) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&csink_module);
     if (module == NULL)
