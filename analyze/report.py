@@ -133,19 +133,16 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
         load.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except OSError as exc:
         raise TraceError(f"cannot read the trace: {exc}") from None
-    # Causes are grouped from the collected findings, a frame of a few rows:
-    # planning them together with the detectors would have polars optimise
-    # the detectors' whole plan once more for each use of it.
-    grouped = causes(found.lazy())
-    found, told = pl.collect_all(
-        [
-            found.lazy()
-            .with_columns(cause_key())
-            .join(grouped.select("key", "cause"), on="key", how="left", maintain_order="left")
-            .drop("key"),
-            grouped.drop("key"),
-        ]
+    # Causes are grouped from the collected findings: planned together with
+    # the detectors, polars would optimise the detectors' whole plan once
+    # more for each use of it.
+    told = causes(found)
+    found = (
+        found.with_columns(cause_key())
+        .join(told.select("key", "cause"), on="key", how="left", maintain_order="left")
+        .drop("key")
     )
+    told = told.drop("key")
 
     counts = dict.fromkeys(KINDS, 0)
     for kind, n in found.group_by("kind").len().iter_rows():
