@@ -16,7 +16,8 @@ import pytest
 import structlog
 
 import tracer
-from tracer.recording import logs
+from tracer.recording import logs, pysink
+from tracer.recording.site import site_name
 from tracer.testing import capture
 
 
@@ -364,3 +365,59 @@ def test_tracer_run_records_a_programs_logging_and_leaves_its_output_alone(
     done = next(line for line in lines if line.get("message") == "done")
     assert done["fields"] == {"item": 7, "size": [1, 2]}
     assert done["level"] == "warning" and done["site"].startswith("logging_workers.py:")
+
+
+def test_both_sinks_write_a_log_line_with_nested_fields_alike() -> None:
+    """The native and the pure sink encode the same log line, object-valued fields included,
+    to the same JSON (their clocks aside)."""
+    native = pytest.importorskip("tracer.recording._csink")
+    fields = {
+        "level": "info",
+        "logger": "app",
+        "message": "m",
+        "fields": logs.jsonable({"a": [1, 2.5, None, 'é"\n'], "b": {"c": (True,)}, "o": object}),
+    }
+    written = []
+    for sink in (native.Sink(1, 100), pysink.Sink(1, 100)):
+        sink.emit("log", None, ("/where/app.py", 3), fields)
+        (line,) = [json.loads(text) for text in sink.drain(10, site_name, True).splitlines()]
+        del line["ts"]
+        written.append(line)
+    assert written[0] == written[1]
+    assert written[0]["fields"] == {
+        "a": [1, 2.5, None, 'é"\n'],
+        "b": {"c": [True]},
+        "o": "<class 'object'>",
+    }
+
+
+def test_a_record_the_stopping_recorder_cannot_take_is_dropped_quietly(
+    stream: io.StringIO, tmp_path: Path
+) -> None:
+    """Logging after the sink has closed (the recording is stopping) neither raises nor
+    writes, and the program's handler still prints the record."""
+    path = tmp_path / "t.jsonl"
+    with tracer.record(path) as recorder:
+        recorder.sink.close()  # as stop() does while other threads still log
+        logging.getLogger("app").warning("late")
+    assert "late" in stream.getvalue()
+    assert '"log"' not in path.read_text()
+
+
+def test_a_repr_that_logs_does_not_recurse_into_the_capture(
+    plain_structlog: io.StringIO, stream: io.StringIO
+) -> None:
+    """A value whose repr() logs, met while a structlog call is captured, is written as its
+    repr; the record its repr made is the program's output only, not a second line."""
+
+    class Chatty:
+        def __repr__(self) -> str:
+            logging.getLogger("app").info("repr called")
+            return "<chatty>"
+
+    with capture() as trace:
+        structlog.get_logger().info("outer", value=Chatty())
+    assert [(line["message"], line["fields"]) for line in trace.events("log")] == [
+        ("outer", {"value": "<chatty>"})
+    ]
+    assert "repr called" in stream.getvalue()
