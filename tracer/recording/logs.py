@@ -37,7 +37,7 @@ Invariants:
   program wrapped in turn (and ``stop`` therefore left in place) only
   passes calls through.
 * ``_local.busy`` is set while this thread captures: a ``__repr__`` that
-  logs, or a handler of ours, cannot recurse into the capture.
+  logs cannot recurse into the capture.
 """
 
 from __future__ import annotations
