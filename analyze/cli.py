@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Final
 
 import click
@@ -57,8 +58,18 @@ def main() -> None:
     show_default=True,
     help="lock-contention counts acquires that waited at least this long for their lock.",
 )
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Paint the text report [default: on a terminal, unless NO_COLOR is set].",
+)
 def report(
-    files: tuple[str, ...], fmt: str, fail_on: str, show_all: bool, contention_ms: float
+    files: tuple[str, ...],
+    fmt: str,
+    fail_on: str,
+    show_all: bool,
+    contention_ms: float,
+    color: bool | None,
 ) -> None:
     """Analyze trace FILES (each one run) and print a report.
 
@@ -68,18 +79,31 @@ def report(
 
     Exit status: 0 when the report is made, 1 when a finding is at or above
     --fail-on, 2 when a file is not a usable trace.
+
+    On a terminal, a command that takes a while says on stderr what it is
+    doing (opening each file, then reading and analyzing them).
     """
     # Imported here: the heavy modules load only for the command that uses them.
     from analyze.errors import TraceError
     from analyze.load import load_traces
+    from analyze.progress import Progress, size_label
     from analyze.render import render
+    from analyze.render.style import wants_color
     from analyze.report import build_report
 
+    painted = fmt == "text" and wants_color(color, sys.stdout)
     try:
-        result = build_report(load_traces(files), contention_ms=contention_ms)
+        with Progress(sys.stderr) as progress:
+            trace = load_traces(progress.over(files, "opening"))
+            noun = "trace" if len(trace.files) == 1 else "traces"
+            size = size_label(f.path for f in trace.files)
+            progress.stage(f"reading and analyzing {len(trace.files)} {noun} ({size})")
+            result = build_report(trace, contention_ms=contention_ms)
     except TraceError as exc:
         raise UnusableTrace(str(exc)) from None
-    click.echo(render(result, fmt, show_all=show_all), nl=False)
+    # color=painted: click would strip the codes from a stream that is not
+    # a terminal, and --color asks for them anyway.
+    click.echo(render(result, fmt, show_all=show_all, color=painted), nl=False, color=painted)
     if result.fails(fail_on):
         raise SystemExit(1)
 

@@ -24,11 +24,15 @@ RENDERERS: Final[dict[str, Renderer]] = {
 }
 
 
-def render(report: Report, fmt: str, *, show_all: bool = False) -> str:
+def render(report: Report, fmt: str, *, show_all: bool = False, color: bool = False) -> str:
     """The report in format ``fmt`` (one of RENDERERS), ending in a newline.
 
-    ``show_all`` lists every finding of each cause (JSON always does).
+    ``show_all`` lists every finding of each cause (JSON always does);
+    ``color`` paints the text format for a terminal (the others are for
+    files and programs, and stay plain).
     """
+    if fmt == "text":
+        return render_text(report, show_all=show_all, color=color)
     return RENDERERS[fmt](report, show_all=show_all)
 
 

@@ -22,34 +22,40 @@ from analyze.render._common import (
     severity_summary,
     thread_rows,
 )
+from analyze.render.style import Style
 from analyze.report import Report
 
 WIDTH: Final = 80
 _INDENT: Final = "    "
 
 
-def render_text(report: Report, *, show_all: bool = False) -> str:
+def render_text(report: Report, *, show_all: bool = False, color: bool = False) -> str:
     """The report as plain text lines at most 80 columns wide (long names aside).
 
     The causes come first, worst first; then each cause's findings, the
-    first PER_CAUSE of them unless ``show_all``.
+    first PER_CAUSE of them unless ``show_all``.  ``color`` paints headings,
+    severities, kinds and fixes for a terminal (see ``style``); the text
+    stays the same characters in the same places.
     """
+    paint = Style(color)
     out: list[str] = []
-    out.append(_wrap("synctrace report: " + ", ".join(report.trace.files), indent="  "))
+    out.append(
+        paint.heading(_wrap("synctrace report: " + ", ".join(report.trace.files), indent="  "))
+    )
     out.extend(_header(report))
-    out.extend(_wrap("warning: " + w, indent=_INDENT) for w in report.trace.warnings)
+    out.extend(paint.warning(_wrap("warning: " + w, indent=_INDENT)) for w in report.trace.warnings)
     out.append("")
     total = report.findings.height
     noun = "finding" if total == 1 else "findings"
-    out.append(_wrap(f"{total} {noun}: {severity_summary(report)}", indent="  "))
-    out.append(_wrap(kind_summary(report), indent="  "))
-    out.extend(_causes(report))
-    out.extend(_findings(report, show_all=show_all))
+    out.append(paint.counts(_wrap(f"{total} {noun}: {severity_summary(report)}", indent="  ")))
+    out.append(paint.counts(_wrap(kind_summary(report), indent="  ")))
+    out.extend(_causes(report, paint))
+    out.extend(_findings(report, paint, show_all=show_all))
     if report.containers.height:
         table = _table(CONTAINER_HEADER, container_rows(report))
-        out.extend(["", f"Containers ({CONTAINER_CAPTION})", *table])
+        out.extend(["", paint.heading(f"Containers ({CONTAINER_CAPTION})"), *table])
     if report.threads.height:
-        out.extend(["", "Threads", *_table(THREAD_HEADER, thread_rows(report))])
+        out.extend(["", paint.heading("Threads"), *_table(THREAD_HEADER, thread_rows(report))])
     return "\n".join(out) + "\n"
 
 
@@ -63,45 +69,44 @@ def _header(report: Report) -> list[str]:
     return [_wrap(facts + ",", indent="  "), _wrap(ended, indent="  ", first="  ")]
 
 
-def _causes(report: Report) -> list[str]:
+def _causes(report: Report, paint: Style) -> list[str]:
     if not report.causes.height:
         return []
     noun = "cause" if report.causes.height == 1 else "causes"
-    out = ["", f"{report.causes.height} {noun}, worst first"]
+    out = ["", paint.heading(f"{report.causes.height} {noun}, worst first")]
     for cause in report.causes.iter_rows(named=True):
         number = f"{cause['cause'] + 1}. "
         indent = " " * len(number)
         out.append("")
-        out.append(
-            _wrap(
-                f"{number}{cause['severity']}  {cause_title(cause)}  {cause_span(cause)}",
-                indent=indent + "  ",
-            )
+        title = _wrap(
+            f"{number}{cause['severity']}  {cause_title(cause)}  {cause_span(cause)}",
+            indent=indent + "  ",
         )
+        out.append(paint.kind(paint.severity(title, cause["severity"]), cause["kind"]))
         out.append(_wrap(cause["explanation"], indent=indent, first=indent))
-        out.append(_wrap("Fix: " + cause["fix"], indent=indent, first=indent))
+        out.append(paint.fix(_wrap("Fix: " + cause["fix"], indent=indent, first=indent)))
     return out
 
 
-def _findings(report: Report, *, show_all: bool) -> list[str]:
+def _findings(report: Report, paint: Style, *, show_all: bool) -> list[str]:
     if not report.findings.height:
         return []
     listed = "every one" if show_all else f"the first {PER_CAUSE} of each; --all lists all"
-    out = ["", f"Findings by cause ({listed})"]
+    out = ["", paint.heading(f"Findings by cause ({listed})")]
     # Times right-aligned to the widest, so that severities line up past 10 s.
     width = max((len(f"{t:.3f}") for t in report.findings["ts_s"]), default=0)
     for block in cause_blocks(report, show_all=show_all):
-        out.extend(["", _wrap(f"{block.number}. {cause_title(block.cause)}", indent="   ")])
+        title = _wrap(f"{block.number}. {cause_title(block.cause)}", indent="   ")
+        out.extend(["", paint.kind(title, block.cause["kind"])])
         for f in block.findings.iter_rows(named=True):
             where = " · ".join(str(x) for x in (f["thread"], f["obj"], f["site"]) if x)
-            out.append(
-                _wrap(
-                    f"{f['ts_s']:>{width}.3f} s  {f['severity']:<7} {f['kind']}  {where}"
-                    f"{file_label(report, f['file'])}",
-                    indent=_INDENT,
-                    first="  ",
-                )
+            line = _wrap(
+                f"{f['ts_s']:>{width}.3f} s  {f['severity']:<7} {f['kind']}  {where}"
+                f"{file_label(report, f['file'])}",
+                indent=_INDENT,
+                first="  ",
             )
+            out.append(paint.severity(line, f["severity"]))
             out.append(_wrap(f["message"], indent=_INDENT, first=_INDENT))
         if block.hidden:
             out.append(f"{_INDENT}... and {block.hidden} more (--all lists them)")

@@ -38,6 +38,7 @@ from typing import Any
 from synctrace import schema
 from tracer.primitives import threads as _threads
 from tracer.recording import capture
+from tracer.recording import logs as _logs
 from tracer.recording import site as _site
 from tracer.recording.site import RawSite
 from tracer.recording.writer import TraceWriter
@@ -197,6 +198,7 @@ class Recorder:
             self._started = True
             current = self
             _hand_over(self._sink, self.generation)
+            _logs.start(self.emit)
             for switch in _switches:
                 switch(True)
         _threads.install()
@@ -215,6 +217,7 @@ class Recorder:
         global current
         with _start_lock:
             if current is self:
+                _logs.stop()
                 for switch in _switches:
                     switch(False)
                 current = None
@@ -416,6 +419,7 @@ def _forget_in_child() -> None:
         # events; closing it makes the child's drop-ins record nothing.
         rec._stopping = True
         rec._sink.close()
+        _logs.stop()
         _hand_over(None, None)
         for switch in _switches:
             switch(False)
