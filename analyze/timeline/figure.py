@@ -367,9 +367,20 @@ def _draw_wakes(
             )  # fmt: skip
             arrow.set_gid("wake")
     else:
-        lines = LineCollection(segments, colors=WAKE_COLOUR, linewidths=0.6, alpha=0.5, zorder=3)
-        lines.set_gid("wake")
-        ax.add_collection(lines)
+        # Too many to tell apart: each woken wait's end becomes a tick on
+        # its thread's lane, one per pixel column, instead of a line that
+        # would cover every lane in between.
+        ends = LineCollection(
+            [((x1, y1 - 0.3), (x1, y1 - 0.12)) for _, (x1, y1) in segments],
+            colors=WAKE_COLOUR, linewidths=0.6, alpha=0.5, zorder=3,
+        )  # fmt: skip
+        ends.set_gid("wake")
+        ax.add_collection(ends)
+        legend.add(
+            f"woken ({view.wakes.height}, as ticks)",
+            Line2D([], [], color=WAKE_COLOUR, lw=1.2),
+        )
+        return
     legend.add(
         f"woke a wait ({view.wakes.height})",
         Line2D([], [], color=WAKE_COLOUR, marker=">", markersize=5, lw=1.2),
