@@ -407,9 +407,9 @@ def _draw_findings(
                 continue
             call = row["call"].split(".")[-1]
             words = f"HUNG: {call} {row['obj']} never returned"
-            # Inside the bar when it fits (about 7 px a character), else above
+            # Inside the bar when it fits (about 8 px a bold character), else above
             # it, ending at the window's edge where the bar does.
-            fits = (row["end_s"] - row["begin_s"]) / pixel_s > 7 * len(words) + 10
+            fits = (row["end_s"] - row["begin_s"]) / pixel_s > 8 * len(words) + 10
             ax.text(
                 row["begin_s"] + 2 * pixel_s if fits else end - 2 * pixel_s,
                 y if fits else y - 0.34,
