@@ -137,3 +137,126 @@ def convert(trace: str, output: str | None) -> None:
     for note in f.warnings:
         click.echo(f"warning: {note}", err=True)
     click.echo(f"wrote {target}", err=True)
+
+
+def _window(start: float | None, end: float | None) -> tuple[float | None, float | None]:
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter(
+            f"--end {end:g} is not after --start {start:g}", param_hint="--end"
+        )
+    return (start, end)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="timeline.png",
+    show_default=True,
+    help="The picture to write: .png, .svg or .pdf.",
+)
+@click.option(
+    "--run",
+    "run_number",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Which run to draw when FILES hold several (1 is the first file).",
+)
+@click.option("--start", type=float, help="Draw from this many seconds after the run started.")
+@click.option(
+    "--end",
+    type=float,
+    help="Draw up to this many seconds [default: the run's end, or a little after its last"
+    " activity when a long idle tail follows it].",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=800),
+    default=1600,
+    show_default=True,
+    help="Width of the picture in pixels; its height follows from the number of lanes.",
+)
+def timeline(
+    files: tuple[str, ...],
+    output: str,
+    run_number: int,
+    start: float | None,
+    end: float | None,
+    width: int,
+) -> None:
+    """Draw one run of trace FILES as a timeline picture.
+
+    One lane per thread (running, sleeping, blocked and on what, locks held,
+    log records), one per Event or Condition (flag, set, clear, notify),
+    an arrow from each set or notify to the wait it woke, and below them
+    each container's depth.  Lost signals, hung waits and stranded items
+    are red.  Times are the program's seconds since the run started.
+
+    Exit status: 0 when written, 2 when a file is not a usable trace or the
+    run or window does not exist.
+    """
+    from pathlib import Path
+
+    from analyze.errors import TraceError
+    from analyze.timeline import FORMATS, write_timeline
+
+    if Path(output).suffix.lower() not in FORMATS:
+        raise UnusableTrace(
+            f"{output}: cannot write this format; name the picture .png, .svg or .pdf"
+        )
+    try:
+        view = write_timeline(
+            files, output, run=run_number - 1, window=_window(start, end), width_px=width
+        )
+    except TraceError as exc:
+        raise UnusableTrace(str(exc)) from None
+    except IndexError:
+        raise UnusableTrace(
+            f"there is no run {run_number}: FILES hold fewer runs; give --run 1 up to their number"
+        ) from None
+    except OSError as exc:
+        raise UnusableTrace(f"{output}: cannot write the picture ({exc.strerror})") from None
+    click.echo(f"wrote {output} (run {view.run + 1} of {view.runs}: {view.file})", err=True)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["perfetto"]),
+    default="perfetto",
+    show_default=True,
+    help="perfetto: Chrome Trace Event JSON for ui.perfetto.dev and chrome://tracing.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="trace.json",
+    show_default=True,
+    help="Where to write the export.",
+)
+def export(files: tuple[str, ...], fmt: str, output: str) -> None:
+    """Export trace FILES for another viewer; each run becomes one process.
+
+    Threads are named tracks; waits, lock holds and sleeps are slices; set,
+    clear, notify, findings and log records are instant events; an arrow
+    (a flow) goes from each set or notify to the wait it woke; each
+    container's depth is a counter.
+
+    Exit status: 0 when written, 2 when a file is not a usable trace.
+    """
+    from analyze.errors import TraceError
+    from analyze.export.perfetto import runs_of, write_perfetto
+
+    try:
+        count = write_perfetto(runs_of(files), output)
+    except TraceError as exc:
+        raise UnusableTrace(str(exc)) from None
+    except OSError as exc:
+        raise UnusableTrace(f"{output}: cannot write the export ({exc.strerror})") from None
+    click.echo(f"wrote {output} ({count} events, {fmt})", err=True)

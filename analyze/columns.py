@@ -80,6 +80,10 @@ ANALYZED: Final = pl.Schema(
         "reason": pl.String(),
         "detail": pl.String(),
         "exit_code": pl.Int64(),
+        # the program's own log records, drawn by the timeline and the export
+        "level": pl.String(),
+        "logger": pl.String(),
+        "message": pl.String(),
     }
 )
 assert set(ANALYZED) <= set(FIELD_SCHEMA), "ANALYZED names a field the format does not have"

@@ -1,0 +1,79 @@
+"""Pictures of a run: its threads side by side over time.
+
+``model`` turns a run into lanes, spans and marks (polars only); ``dense``
+thins them to what a picture of a given width can show; ``figure`` draws
+them with matplotlib, which only it imports, and only when called.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from analyze.timeline.model import RunView
+
+#: Picture formats the timeline writes, chosen by the output's suffix.
+FORMATS = (".png", ".svg", ".pdf")
+
+
+def view_of(paths: Iterable[str | os.PathLike[str]], run: int = 0) -> RunView:
+    """Load trace files, build their report and return run ``run`` (0 is the first) to draw.
+
+    Raises TraceError for unusable input and IndexError for a run the files
+    do not have.
+    """
+    from analyze.load import load_traces
+    from analyze.report import build_report
+    from analyze.timeline.model import run_view
+
+    trace = load_traces(paths)
+    return run_view(trace, build_report(trace), run)
+
+
+def draw(
+    view: RunView,
+    *,
+    window: tuple[float | None, float | None] = (None, None),
+    width_px: int | None = None,
+) -> Figure:
+    """The timeline figure of ``view``; a bound left None takes the default window's."""
+    from analyze.timeline.figure import WIDTH, timeline_figure
+    from analyze.timeline.model import default_window
+
+    auto = default_window(view)
+    start = auto[0] if window[0] is None else window[0]
+    end = auto[1] if window[1] is None else window[1]
+    return timeline_figure(view, window=(start, end), width_px=width_px or WIDTH)
+
+
+def write_timeline(
+    paths: Iterable[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    run: int = 0,
+    window: tuple[float | None, float | None] = (None, None),
+    width_px: int | None = None,
+) -> RunView:
+    """Draw run ``run`` of the trace files into ``output`` (.png, .svg or .pdf).
+
+    Returns the view drawn.  matplotlib is imported here, with its Agg
+    backend, so that no display is ever needed.
+    """
+    suffix = Path(output).suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"cannot write {suffix or 'a file without a suffix'}; name it .png, .svg or .pdf"
+        )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from analyze.timeline.figure import write_figure
+
+    view = view_of(paths, run)
+    write_figure(draw(view, window=window, width_px=width_px), output)
+    return view

@@ -1,0 +1,135 @@
+"""The timeline picture: its lanes, marks, legend and size, and the PNG and SVG written."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from pictures import story
+
+from analyze.cli import main
+from analyze.timeline import draw, view_of, write_timeline
+
+WriteTrace = Callable[..., Path]
+SAMPLE = Path(__file__).parent.parent.parent / "traces" / "cookbook.jsonl"
+
+
+@pytest.fixture
+def figure(write_trace: WriteTrace) -> Figure:
+    rec, _ = story()
+    return draw(view_of([write_trace(rec)]))
+
+
+def lanes(fig: Figure) -> Axes:
+    return next(ax for ax in fig.axes if ax.get_gid() == "lanes")
+
+
+def with_gid(ax: Axes, gid: str) -> list[object]:
+    return [a for a in ax.get_children() if getattr(a, "get_gid", lambda: None)() == gid]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_one_lane_per_thread_then_per_signalled_object(figure: Figure) -> None:
+    """The lanes are the threads in order of appearance, then the Event they signal."""
+    labels = [t.get_text() for t in lanes(figure).get_yticklabels()]
+    assert labels == ["MainThread", "Thread-1", "Thread-2", "ready (Event)"]
+
+
+def test_the_findings_and_the_wake_up_are_drawn(figure: Figure) -> None:
+    """The hung wait is a red span with words, the lost set is circled, the woken wait has its
+    arrow, the log record is marked, and the stranded item is red under the container's depth."""
+    ax = lanes(figure)
+    assert len(with_gid(ax, "hang")) == 1
+    assert len(with_gid(ax, "lost-signal")) == 1
+    assert len(with_gid(ax, "wake")) == 1
+    assert len(with_gid(ax, "log")) == 1
+    assert "HUNG: wait ready never returned" in [t.get_text() for t in ax.texts]
+    boxes = next(a for a in figure.axes if a.get_gid() == "containers")
+    assert with_gid(boxes, "stranded:jobs") and with_gid(boxes, "depth:jobs")
+
+
+def test_the_legend_names_what_is_drawn(figure: Figure) -> None:
+    """The legend names each kind of mark once, the findings with their counts."""
+    legend = lanes(figure).get_legend()
+    assert legend is not None
+    texts = [t.get_text() for t in legend.get_texts()]
+    for entry in (
+        "running",
+        "sleeping",
+        "blocked (waiting for a thread)",
+        "holding a lock",
+        "set()",
+        "clear()",
+        "lost signal (1)",
+        "woke a wait (1)",
+        "hung wait (1)",
+        "stranded items (1)",
+        "log record (warning)",
+        "cleared-wait (warning, 1)",
+    ):
+        assert entry in texts
+
+
+def test_the_title_says_what_went_wrong(figure: Figure) -> None:
+    """The title counts the errors and warnings by kind, errors first."""
+    assert figure.get_suptitle().endswith(
+        "1 hang · 1 lost signal · 1 cleared wait · 1 stranded item"
+    )
+
+
+def test_the_default_size_is_at_least_1200_by_600_and_grows_with_the_lanes(figure: Figure) -> None:
+    """The picture is 1600 pixels wide and at least 600 high."""
+    width, height = figure.get_size_inches() * figure.dpi
+    assert (round(width), round(height)) == (1600, 600)
+
+
+def test_write_timeline_writes_a_png_of_the_figures_size(
+    write_trace: WriteTrace, tmp_path: Path
+) -> None:
+    """A .png output is a PNG of the figure's pixel size."""
+    rec, _ = story()
+    out = tmp_path / "t.png"
+    write_timeline([write_trace(rec)], out, width_px=1200)
+    assert png_size(out) == (1200, 600)
+
+
+def test_the_cli_draws_the_sample_trace_as_png_and_svg(tmp_path: Path) -> None:
+    """`analyze timeline` on traces/cookbook.jsonl writes a PNG and an SVG and says which run."""
+    png, svg = tmp_path / "c.png", tmp_path / "c.svg"
+    result = CliRunner().invoke(main, ["timeline", str(SAMPLE), "-o", str(png)])
+    assert result.exit_code == 0, result.output
+    assert "run 1 of 1" in result.stderr
+    assert png_size(png)[0] == 1600
+    result = CliRunner().invoke(main, ["timeline", str(SAMPLE), "-o", str(svg), "--end", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert b"<svg" in svg.read_bytes()[:400]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--run", "2"], "there is no run 2"),
+        (["-o", "x.gif"], "x.gif: cannot write this format"),
+        (["--start", "2", "--end", "1"], "--end 1 is not after --start 2"),
+    ],
+)
+def test_unusable_requests_are_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    """A missing run, a format it cannot write or an empty window: one line and exit 2."""
+    out = ["-o", str(tmp_path / "t.png")] if "-o" not in args else []
+    result = CliRunner().invoke(main, ["timeline", str(SAMPLE), *out, *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
