@@ -75,6 +75,18 @@ class Report:
             return False
         return SEVERITIES.index(worst) <= SEVERITIES.index(threshold)
 
+    # A notebook shows the report itself (analyze.notebook); imported here,
+    # since the renderers import this module.
+    def _repr_markdown_(self) -> str:
+        from analyze.render.markdown import render_markdown
+
+        return render_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from analyze.notebook import report_html
+
+        return report_html(self)
+
 
 def findings(trace: Trace, settings: Settings | None = None) -> pl.LazyFrame:
     """Every detector's findings, with file and ts_s, sorted by run, ts, seq."""
