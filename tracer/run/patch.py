@@ -26,7 +26,7 @@ import queue
 import sys
 import sysconfig
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import tracer
@@ -50,18 +50,39 @@ _ALWAYS_LIBRARY = frozenset(
 #: Directories of the program's own code, even when they lie among the
 #: libraries (a package installed in site-packages run with ``-m``).
 _program_dirs: tuple[str, ...] = ()
+#: ``install(only=...)``: the program is exactly the code in these files and
+#: directories (less ``_excluded``), and everything else, wherever it lives,
+#: is library code.  None: the program is everything outside the libraries.
+_only: tuple[str, ...] | None = None
+_excluded: tuple[str, ...] = ()
 _verdicts: dict[str, bool] = {}
+#: Path parts that mark installed packages, in any environment (a venv
+#: inside the project's directory is not the project's code).
+_PACKAGE_DIRS = frozenset({"site-packages", "dist-packages"})
 
 
 def _is_library(filename: str) -> bool:
     if filename.startswith("<"):  # <frozen ...>, <string>, <stdin>
-        return filename.startswith("<frozen")
+        return filename.startswith("<frozen") or _only is not None
     path = os.path.realpath(filename)
     if path in _ALWAYS_LIBRARY:
         return True
+    if _only is not None:
+        return (
+            not path.startswith(_only)
+            or path.startswith(_excluded)
+            or path.startswith(_LIBRARY_DIRS)
+            or not _PACKAGE_DIRS.isdisjoint(path.split(os.sep))
+        )
     if _program_dirs and path.startswith(_program_dirs):
         return False
     return path.startswith(_LIBRARY_DIRS)
+
+
+def _as_prefix(path: str | os.PathLike[str]) -> str:
+    """A file's real path, or a directory's with a trailing separator."""
+    real = os.path.realpath(path)
+    return os.path.join(real, "") if os.path.isdir(real) else real
 
 
 def _from_library(depth: int) -> bool:
@@ -183,17 +204,32 @@ _TABLE = (
 _installed: list[tuple[Any, str, Any, Any]] = []
 
 
-def install(program_dir: str | None = None, time_scale: float = 1.0) -> None:
+def install(
+    program_dir: str | None = None,
+    time_scale: float = 1.0,
+    *,
+    only: Iterable[str | os.PathLike[str]] | None = None,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+) -> None:
     """Put the replacements in place (the recording must already be running).
 
     ``program_dir`` holds the program's own code (its script's directory, or
     the package run with ``-m``); it counts as the program's even inside a
     library directory, unless it would take in the standard library itself.
     ``time_scale`` scales the timeouts the program passes (see ``_scaled``).
+
+    ``only`` (files and directories) narrows the program to the code they
+    hold, less ``exclude`` and any installed package: code anywhere else,
+    ``<string>`` included, keeps the originals.  That is how code outside
+    ``tracer run`` (a test, a notebook) chooses what is traced.
     """
-    global _program_dirs, _scale
+    global _program_dirs, _scale, _only, _excluded
     if _installed:
         return
+    if only is not None:
+        _only = tuple(_as_prefix(p) for p in only)
+        _excluded = tuple(_as_prefix(p) for p in exclude)
+        _verdicts.clear()
     if program_dir is not None:
         mine = os.path.join(os.path.realpath(program_dir), "")
         if not any(lib.startswith(mine) for lib in _LIBRARY_DIRS):
@@ -212,8 +248,14 @@ def install(program_dir: str | None = None, time_scale: float = 1.0) -> None:
         threading.Thread.join = entry[3]  # type: ignore[method-assign]
 
 
+def installed() -> bool:
+    """Whether the replacements are in place (by ``tracer run``, or by anyone)."""
+    return bool(_installed)
+
+
 def uninstall() -> None:
-    global _scale
+    """Put the originals back; objects made meanwhile stay traced."""
+    global _scale, _only, _excluded
     while _installed:
         module, attr, original, replacement = _installed.pop()
         # A recording that stopped first has put its own Thread.join back:
@@ -221,6 +263,9 @@ def uninstall() -> None:
         if getattr(module, attr) is replacement:
             setattr(module, attr, original)
     _scale = 1.0
+    if _only is not None:
+        _only, _excluded = None, ()
+        _verdicts.clear()
 
 
 _site.internal(__file__)
