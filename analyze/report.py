@@ -75,6 +75,14 @@ class Report:
             return False
         return SEVERITIES.index(worst) <= SEVERITIES.index(threshold)
 
+    def __repr__(self) -> str:
+        # The frames' own reprs would fill a console; this says what it is.
+        n = self.findings.height
+        worst = self.worst_severity()
+        return f"<Report on {', '.join(self.trace.files)}: {n} finding{'' if n == 1 else 's'}" + (
+            f", worst {worst}>" if worst else ">"
+        )
+
     # A notebook shows the report itself (analyze.notebook); imported here,
     # since the renderers import this module.
     def _repr_markdown_(self) -> str:

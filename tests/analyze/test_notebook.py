@@ -131,3 +131,12 @@ def test_repr_html_escapes_what_the_program_wrote(
     shown = report._repr_html_()
     assert "<script" not in shown
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in shown
+
+
+def test_repr_is_one_line(recorder: Recorder, write_trace: WriteTrace) -> None:
+    """A report's repr names its files, its findings and the worst severity, on one line."""
+    lost_signal(recorder)
+    path = write_trace(recorder)
+    assert repr(analyze.load(path)) == f"<Report on {path}: 1 finding, worst error>"
+    quiet = Recorder()
+    assert repr(analyze.load(write_trace(quiet))).endswith(": 0 findings>")
