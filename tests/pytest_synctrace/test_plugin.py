@@ -129,7 +129,7 @@ def test_a_lost_signal_fails_the_test_with_the_markdown_report(
     out = result.stdout.str()
     assert "synctrace found problems at or above 'error' in this test's threads:" in out
     assert "## synctrace report" in out
-    assert "**error · lost-signal (1) · Event#" in out
+    assert "**error · lost-signal (1) · ready · test_buggy.py:15**" in out
     assert "| lost-signal | Thread-" in out
     assert "| test_buggy.py:15 |" in out  # ready.set() in the producer
     assert "warning · cleared-wait (1)" in out
@@ -170,6 +170,7 @@ def test_the_fixture_records_a_block_and_reports(pytester: pytest.Pytester) -> N
             report = synctrace.report()
             assert report.counts["lost-signal"] == 1
             assert report.findings["site"].to_list() == ["test_fixture.py:11"]
+            assert report.findings["obj"].to_list() == ["flag"]
             assert synctrace.trace_path.name == "trace-1.jsonl"
             with synctrace.record():
                 threading.Event().set()

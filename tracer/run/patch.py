@@ -27,11 +27,14 @@ import sys
 import sysconfig
 import threading
 from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import Any
 
 import tracer
 from tracer.primitives.unwind import hand_over
+from tracer.recording import names as _names
 from tracer.recording import site as _site
+from tracer.run import binding as _binding
 
 _LIBRARY_DIRS = tuple(
     sorted(
@@ -97,8 +100,22 @@ def _from_library(depth: int) -> bool:
     return verdict
 
 
-def _substitute(module: Any, attr: str, traced: type) -> tuple[Any, str, Any, Any]:
-    """A replacement for ``module.attr``: traced for the program, original for libraries."""
+def _name_after_binding(obj: Any, frame: FrameType) -> None:
+    """Name a new traced object after what ``frame`` binds it to (``ready = Event()``)."""
+    name = _binding.bound_name(frame)
+    if name is not None:
+        _names.rebind(obj, name)
+
+
+def _substitute(
+    module: Any, attr: str, traced: type, name_bindings: bool = False
+) -> tuple[Any, str, Any, Any]:
+    """A replacement for ``module.attr``: traced for the program, original for libraries.
+
+    ``name_bindings``: name each traced object after the name its maker binds
+    it to, read from the maker's bytecode (``binding``), for code that was
+    compiled before it could be rewritten.
+    """
     original = getattr(module, attr)
     if isinstance(original, type):
         make: Any = traced.__new__
@@ -110,14 +127,29 @@ def _substitute(module: Any, attr: str, traced: type) -> tuple[Any, str, Any, An
                 return original(*args, **kwargs)
             return make(cls, *args, **kwargs) if takes_args else make(cls)
 
-        namespace = {"__new__": __new__, "__module__": module.__name__, "__qualname__": attr}
+        namespace: dict[str, Any] = {
+            "__new__": __new__,
+            "__module__": module.__name__,
+            "__qualname__": attr,
+        }
+        if name_bindings:
+
+            def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+                super(replacement, self).__init__(*args, **kwargs)
+                if type(self) is replacement:  # a subclass's maker is its own __init__
+                    _name_after_binding(self, sys._getframe(1))
+
+            namespace["__init__"] = __init__
         replacement: Any = type(attr, (traced,), namespace)
     else:  # a factory function, as threading.Lock and RLock are before 3.13
 
         def replacement(*args: Any, **kwargs: Any) -> Any:
             if _from_library(1):
                 return original(*args, **kwargs)
-            return traced(*args, **kwargs)
+            made = traced(*args, **kwargs)
+            if name_bindings:
+                _name_after_binding(made, sys._getframe(1))
+            return made
 
         replacement.__name__ = replacement.__qualname__ = attr
     return module, attr, original, replacement
@@ -210,6 +242,7 @@ def install(
     *,
     only: Iterable[str | os.PathLike[str]] | None = None,
     exclude: Iterable[str | os.PathLike[str]] = (),
+    name_bindings: bool = False,
 ) -> None:
     """Put the replacements in place (the recording must already be running).
 
@@ -221,7 +254,9 @@ def install(
     ``only`` (files and directories) narrows the program to the code they
     hold, less ``exclude`` and any installed package: code anywhere else,
     ``<string>`` included, keeps the originals.  That is how code outside
-    ``tracer run`` (a test, a notebook) chooses what is traced.
+    ``tracer run`` (a test runner) chooses what is traced.  ``name_bindings``
+    names each traced object after the variable or attribute its maker binds
+    it to, where the maker's code could not be rewritten (see ``binding``).
     """
     global _program_dirs, _scale, _only, _excluded
     if _installed:
@@ -237,7 +272,9 @@ def install(
             _verdicts.clear()
     _scale = time_scale
     for module, attr, traced in _TABLE:
-        entry = _substitute(module, attr, traced if time_scale == 1 else _scaled(traced))
+        entry = _substitute(
+            module, attr, traced if time_scale == 1 else _scaled(traced), name_bindings
+        )
         _installed.append(entry)
         setattr(module, attr, entry[3])
     if time_scale != 1:

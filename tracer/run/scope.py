@@ -6,9 +6,12 @@ the rest of the suite share the process, and must keep the originals.  Here
 the caller names the program's code (files and directories); for the
 block, ``threading``'s and ``queue``'s primitives made by that code are
 traced, and so are its ``time.sleep`` calls, exactly as ``tracer run``
-traces them.  Objects made before the block (at import time, say) stay
-what they were; objects made inside it stay traced after it, and record
-nothing once the recording has stopped.
+traces them.  Since that code was compiled before the block (it cannot be
+rewritten as ``tracer run`` rewrites a program), objects are named from the
+bytecode that binds them: ``ready = Event()`` is ``ready``.  Objects made
+before the block (at import time, say) stay what they were; objects made
+inside it stay traced after it, and record nothing once the recording has
+stopped.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def traced_code(code: Paths, *, exclude: Paths = ()) -> Iterator[None]:
             "threading and queue are already patched for another program (tracer run?);"
             " synctrace records one trace at a time"
         )
-    _patch.install(only=code, exclude=exclude)
+    _patch.install(only=code, exclude=exclude, name_bindings=True)
     _clock.install()
     try:
         yield
