@@ -78,6 +78,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         return (yield)
     fail_on = _fail_on(marker)
     recording = synctrace_of(item)
+    problem = recording.unavailable()
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     try:
         with recording.record():
             result = yield

@@ -78,16 +78,36 @@ class Synctrace:
         self._recordings += 1
         return self._directory / f"trace-{self._recordings}.jsonl"
 
-    @contextmanager
-    def record(self) -> Iterator[None]:
-        """Record the block: the test's and the project's threading and queue, traced."""
-        from tracer.run import scope
+    def unavailable(self) -> str | None:
+        """Why a recording cannot start now, or None when it can."""
+        from tracer.recording import recorder
+        from tracer.run import patch
 
         if self._recording:
-            raise RuntimeError(
+            return (
                 "synctrace is already recording this test (the synctrace marker records"
                 " the whole test body): drop the marker or the record() block"
             )
+        running = recorder.current
+        if running is not None or patch.installed():
+            where = f" (writing {running.path})" if running is not None else ""
+            return (
+                f"synctrace cannot record this test: another recording is running{where};"
+                " is the suite itself running under `tracer run`?"
+            )
+        return None
+
+    @contextmanager
+    def record(self) -> Iterator[None]:
+        """Record the block: the test's and the project's threading and queue, traced.
+
+        Raises RuntimeError, saying why, when a recording cannot start.
+        """
+        from tracer.run import scope
+
+        problem = self.unavailable()
+        if problem is not None:
+            raise RuntimeError(problem)
         path = self._next_path()
         self.trace_path, self._report = path, None
         self._recording = True

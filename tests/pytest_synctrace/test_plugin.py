@@ -14,7 +14,8 @@ import pytest
 # Python modules would not share.  Imported here, they outlive every run.
 import analyze.notebook
 import analyze.render  # noqa: F401
-import tracer.run.scope  # noqa: F401
+import tracer
+import tracer.run.scope
 
 pytest_plugins = ["pytester"]
 
@@ -136,9 +137,13 @@ def test_a_lost_signal_fails_the_test_with_the_markdown_report(
 
 
 def test_a_correct_queue_program_passes(pytester: pytest.Pytester) -> None:
-    """A Queue hand-over with a sentinel passes, even with fail_on="warning"."""
+    """A Queue hand-over with a sentinel passes, even with fail_on="warning"; -rP shows
+    the report of a passing test."""
     pytester.makepyfile(test_correct=CORRECT)
-    run(pytester).assert_outcomes(passed=2)
+    result = run(pytester, "-rP")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*Captured synctrace call*", "## synctrace report"])
+    assert "**0 findings:**" in result.stdout.str()
 
 
 def test_fail_on_warning_fails_a_warning_only_run(pytester: pytest.Pytester) -> None:
@@ -352,3 +357,52 @@ def test_a_plain_suite_is_untouched(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_recording_already_running_fails_the_marked_test_plainly(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """Inside another recording (a suite under tracer run) a marked test fails with one line
+    saying why, and the fixture's record() raises the same."""
+    pytester.makepyfile(
+        test_nested="""
+        import pytest
+
+
+        @pytest.mark.synctrace
+        def test_marked():
+            pass
+
+
+        def test_fixture(synctrace):
+            with pytest.raises(RuntimeError, match="another recording is running"):
+                with synctrace.record():
+                    pass
+        """
+    )
+    with tracer.record(tmp_path / "outer.jsonl"):
+        result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "synctrace cannot record this test: another recording is running (writing *"
+            "outer.jsonl); is the suite itself running under `tracer run`?"
+        ]
+    )
+
+
+def test_the_marker_and_a_record_block_do_not_mix(pytester: pytest.Pytester) -> None:
+    """Under the marker, the fixture's record() raises, saying the body is already recorded."""
+    pytester.makepyfile(
+        test_both="""
+        import pytest
+
+
+        @pytest.mark.synctrace
+        def test_both(synctrace):
+            with pytest.raises(RuntimeError, match="already recording this test"):
+                with synctrace.record():
+                    pass
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
