@@ -213,7 +213,7 @@ def test_only_the_body_and_the_projects_code_are_traced(pytester: pytest.Pyteste
 
 
         @pytest.mark.synctrace(fail_on="never")
-        def test_scope(request, tmp_path):
+        def test_scope():
             late = threading.Event()
             assert isinstance(late, tracer.Event)
             assert not isinstance(early, tracer.Event)
@@ -221,13 +221,15 @@ def test_only_the_body_and_the_projects_code_are_traced(pytester: pytest.Pyteste
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 assert pool.submit(late.set).result(timeout=5) is None
                 assert not isinstance(pool._work_queue, tracer.SimpleQueue)
-            request.getfixturevalue("tmp_path_factory").mktemp("x")
 
 
-        def test_sites(synctrace):
+        def test_sites(synctrace, request):
             with synctrace.record():
                 signal(threading.Event())
                 make_lock().acquire()
+                # pytest's own machinery, called from the body, is not traced.
+                request.getfixturevalue("tmp_path_factory").mktemp("x")
+                request.getfixturevalue("capsys")
             lines = [json.loads(l) for l in synctrace.trace_path.read_text().splitlines()]
             sites = {l["site"].split(":")[0] for l in lines if l.get("site")}
             assert sites == {"test_scope.py", "helper.py"}
