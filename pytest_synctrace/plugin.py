@@ -120,6 +120,8 @@ def pytest_runtest_makereport(
     recording = item.stash.get(_SYNCTRACE, None)
     keep = item.config.getoption("synctrace_keep")
     if recording is not None and keep is not None and report.failed:
+        # Relative to where pytest was started, whatever a test chdir'd to.
+        keep = item.config.invocation_params.dir / keep
         try:
             recording.keep(keep)
         except OSError as exc:

@@ -239,7 +239,7 @@ def test_only_the_body_and_the_projects_code_are_traced(pytester: pytest.Pyteste
 
 
 def test_keep_writes_the_trace_and_report_of_failing_recorded_tests(
-    pytester: pytest.Pytester, tmp_path: Path
+    pytester: pytest.Pytester,
 ) -> None:
     """--synctrace-keep DIR holds <node id>.jsonl and .md for each failing recorded test only."""
     pytester.makepyfile(
@@ -262,7 +262,8 @@ def test_keep_writes_the_trace_and_report_of_failing_recorded_tests(
 
 
         @pytest.mark.parametrize("n", [1])
-        def test_fixture_fails(synctrace, n):
+        def test_fixture_fails(synctrace, n, tmp_path, monkeypatch):
+            monkeypatch.chdir(tmp_path)  # kept where pytest started all the same
             with synctrace.record():
                 threading.Event().set()
             assert n == 2
@@ -272,8 +273,9 @@ def test_keep_writes_the_trace_and_report_of_failing_recorded_tests(
             assert False
         """
     )
-    kept = tmp_path / "kept"
-    run(pytester, "--synctrace-keep", str(kept)).assert_outcomes(passed=1, failed=3)
+    kept = pytester.path / "kept"
+    result = run(pytester, "--synctrace-keep", "kept")
+    result.assert_outcomes(passed=1, failed=3)
     assert sorted(p.name for p in kept.iterdir()) == [
         "test_keep.py__test_fixture_fails_1_.jsonl",
         "test_keep.py__test_fixture_fails_1_.md",
