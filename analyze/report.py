@@ -75,6 +75,26 @@ class Report:
             return False
         return SEVERITIES.index(worst) <= SEVERITIES.index(threshold)
 
+    def __repr__(self) -> str:
+        # The frames' own reprs would fill a console; this says what it is.
+        n = self.findings.height
+        worst = self.worst_severity()
+        return f"<Report on {', '.join(self.trace.files)}: {n} finding{'' if n == 1 else 's'}" + (
+            f", worst {worst}>" if worst else ">"
+        )
+
+    # A notebook shows the report itself (analyze.notebook); imported here,
+    # since the renderers import this module.
+    def _repr_markdown_(self) -> str:
+        from analyze.render.markdown import render_markdown
+
+        return render_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from analyze.notebook import report_html
+
+        return report_html(self)
+
 
 def findings(trace: Trace, settings: Settings | None = None) -> pl.LazyFrame:
     """Every detector's findings, with file and ts_s, sorted by run, ts, seq."""

@@ -42,8 +42,36 @@ def caller_site(depth: int = 2) -> RawSite | None:
 
 
 def site_name(site: RawSite) -> str:
-    """A captured site as the trace writes it: ``file.py:LINE``."""
-    return f"{os.path.basename(site[0])}:{site[1]}"
+    """A captured site as the trace writes it: ``file.py:LINE``, or ``cell[N]:LINE``
+    for code typed into IPython or Jupyter."""
+    return f"{file_label(site[0])}:{site[1]}"
+
+
+def file_label(filename: str) -> str:
+    """A code file's name as sites show it: its base name, or ``cell[N]`` for the
+    code of the notebook cell (or IPython prompt) run as ``In [N]``."""
+    base = os.path.basename(filename)
+    if base.startswith("<ipython-input-"):  # IPython's console: <ipython-input-N-hash>
+        typed = base.split("-")[2]
+        return f"cell[{typed}]" if typed.isdigit() else "cell"
+    parent = os.path.basename(os.path.dirname(filename))
+    if parent.startswith("ipykernel_") and "IPython" in sys.modules:
+        # Jupyter's kernel compiles each cell as a file named by the hash of
+        # its code, which says nothing to a person; IPython's compiler keeps
+        # which execution count each such name belongs to.
+        number = _execution_count(filename)
+        return "cell" if number is None else f"cell[{number}]"
+    return base
+
+
+def _execution_count(filename: str) -> int | None:
+    """The ``In [N]`` of the cell IPython compiled as ``filename``, if it says."""
+    try:
+        shell = sys.modules["IPython"].get_ipython()
+        number = shell.compile._filename_map.get(filename)
+    except Exception:  # IPython's internals change; a site is never worth a crash
+        return None
+    return number if isinstance(number, int) else None
 
 
 def site_of_traceback(tb: object) -> RawSite | None:

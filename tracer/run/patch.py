@@ -26,12 +26,15 @@ import queue
 import sys
 import sysconfig
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import Any
 
 import tracer
 from tracer.primitives.unwind import hand_over
+from tracer.recording import names as _names
 from tracer.recording import site as _site
+from tracer.run import binding as _binding
 
 _LIBRARY_DIRS = tuple(
     sorted(
@@ -50,18 +53,39 @@ _ALWAYS_LIBRARY = frozenset(
 #: Directories of the program's own code, even when they lie among the
 #: libraries (a package installed in site-packages run with ``-m``).
 _program_dirs: tuple[str, ...] = ()
+#: ``install(only=...)``: the program is exactly the code in these files and
+#: directories (less ``_excluded``), and everything else, wherever it lives,
+#: is library code.  None: the program is everything outside the libraries.
+_only: tuple[str, ...] | None = None
+_excluded: tuple[str, ...] = ()
 _verdicts: dict[str, bool] = {}
+#: Path parts that mark installed packages, in any environment (a venv
+#: inside the project's directory is not the project's code).
+_PACKAGE_DIRS = frozenset({"site-packages", "dist-packages"})
 
 
 def _is_library(filename: str) -> bool:
     if filename.startswith("<"):  # <frozen ...>, <string>, <stdin>
-        return filename.startswith("<frozen")
+        return filename.startswith("<frozen") or _only is not None
     path = os.path.realpath(filename)
     if path in _ALWAYS_LIBRARY:
         return True
+    if _only is not None:
+        return (
+            not path.startswith(_only)
+            or path.startswith(_excluded)
+            or path.startswith(_LIBRARY_DIRS)
+            or not _PACKAGE_DIRS.isdisjoint(path.split(os.sep))
+        )
     if _program_dirs and path.startswith(_program_dirs):
         return False
     return path.startswith(_LIBRARY_DIRS)
+
+
+def _as_prefix(path: str | os.PathLike[str]) -> str:
+    """A file's real path, or a directory's with a trailing separator."""
+    real = os.path.realpath(path)
+    return os.path.join(real, "") if os.path.isdir(real) else real
 
 
 def _from_library(depth: int) -> bool:
@@ -76,8 +100,22 @@ def _from_library(depth: int) -> bool:
     return verdict
 
 
-def _substitute(module: Any, attr: str, traced: type) -> tuple[Any, str, Any, Any]:
-    """A replacement for ``module.attr``: traced for the program, original for libraries."""
+def _name_after_binding(obj: Any, frame: FrameType) -> None:
+    """Name a new traced object after what ``frame`` binds it to (``ready = Event()``)."""
+    name = _binding.bound_name(frame)
+    if name is not None:
+        _names.rebind(obj, name)
+
+
+def _substitute(
+    module: Any, attr: str, traced: type, name_bindings: bool = False
+) -> tuple[Any, str, Any, Any]:
+    """A replacement for ``module.attr``: traced for the program, original for libraries.
+
+    ``name_bindings``: name each traced object after the name its maker binds
+    it to, read from the maker's bytecode (``binding``), for code that was
+    compiled before it could be rewritten.
+    """
     original = getattr(module, attr)
     if isinstance(original, type):
         make: Any = traced.__new__
@@ -89,14 +127,29 @@ def _substitute(module: Any, attr: str, traced: type) -> tuple[Any, str, Any, An
                 return original(*args, **kwargs)
             return make(cls, *args, **kwargs) if takes_args else make(cls)
 
-        namespace = {"__new__": __new__, "__module__": module.__name__, "__qualname__": attr}
+        namespace: dict[str, Any] = {
+            "__new__": __new__,
+            "__module__": module.__name__,
+            "__qualname__": attr,
+        }
+        if name_bindings:
+
+            def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+                super(replacement, self).__init__(*args, **kwargs)
+                if type(self) is replacement:  # a subclass's maker is its own __init__
+                    _name_after_binding(self, sys._getframe(1))
+
+            namespace["__init__"] = __init__
         replacement: Any = type(attr, (traced,), namespace)
     else:  # a factory function, as threading.Lock and RLock are before 3.13
 
         def replacement(*args: Any, **kwargs: Any) -> Any:
             if _from_library(1):
                 return original(*args, **kwargs)
-            return traced(*args, **kwargs)
+            made = traced(*args, **kwargs)
+            if name_bindings:
+                _name_after_binding(made, sys._getframe(1))
+            return made
 
         replacement.__name__ = replacement.__qualname__ = attr
     return module, attr, original, replacement
@@ -183,17 +236,35 @@ _TABLE = (
 _installed: list[tuple[Any, str, Any, Any]] = []
 
 
-def install(program_dir: str | None = None, time_scale: float = 1.0) -> None:
+def install(
+    program_dir: str | None = None,
+    time_scale: float = 1.0,
+    *,
+    only: Iterable[str | os.PathLike[str]] | None = None,
+    exclude: Iterable[str | os.PathLike[str]] = (),
+    name_bindings: bool = False,
+) -> None:
     """Put the replacements in place (the recording must already be running).
 
     ``program_dir`` holds the program's own code (its script's directory, or
     the package run with ``-m``); it counts as the program's even inside a
     library directory, unless it would take in the standard library itself.
     ``time_scale`` scales the timeouts the program passes (see ``_scaled``).
+
+    ``only`` (files and directories) narrows the program to the code they
+    hold, less ``exclude`` and any installed package: code anywhere else,
+    ``<string>`` included, keeps the originals.  That is how code outside
+    ``tracer run`` (a test runner) chooses what is traced.  ``name_bindings``
+    names each traced object after the variable or attribute its maker binds
+    it to, where the maker's code could not be rewritten (see ``binding``).
     """
-    global _program_dirs, _scale
+    global _program_dirs, _scale, _only, _excluded
     if _installed:
         return
+    if only is not None:
+        _only = tuple(_as_prefix(p) for p in only)
+        _excluded = tuple(_as_prefix(p) for p in exclude)
+        _verdicts.clear()
     if program_dir is not None:
         mine = os.path.join(os.path.realpath(program_dir), "")
         if not any(lib.startswith(mine) for lib in _LIBRARY_DIRS):
@@ -201,7 +272,9 @@ def install(program_dir: str | None = None, time_scale: float = 1.0) -> None:
             _verdicts.clear()
     _scale = time_scale
     for module, attr, traced in _TABLE:
-        entry = _substitute(module, attr, traced if time_scale == 1 else _scaled(traced))
+        entry = _substitute(
+            module, attr, traced if time_scale == 1 else _scaled(traced), name_bindings
+        )
         _installed.append(entry)
         setattr(module, attr, entry[3])
     if time_scale != 1:
@@ -212,8 +285,14 @@ def install(program_dir: str | None = None, time_scale: float = 1.0) -> None:
         threading.Thread.join = entry[3]  # type: ignore[method-assign]
 
 
+def installed() -> bool:
+    """Whether the replacements are in place (by ``tracer run``, or by anyone)."""
+    return bool(_installed)
+
+
 def uninstall() -> None:
-    global _scale
+    """Put the originals back; objects made meanwhile stay traced."""
+    global _scale, _only, _excluded
     while _installed:
         module, attr, original, replacement = _installed.pop()
         # A recording that stopped first has put its own Thread.join back:
@@ -221,6 +300,9 @@ def uninstall() -> None:
         if getattr(module, attr) is replacement:
             setattr(module, attr, original)
     _scale = 1.0
+    if _only is not None:
+        _only, _excluded = None, ()
+        _verdicts.clear()
 
 
 _site.internal(__file__)
