@@ -19,6 +19,7 @@ from analyze.render._common import (
     file_label,
     header_facts,
     kind_summary,
+    run_table,
     severity_summary,
     thread_rows,
 )
@@ -43,6 +44,10 @@ def render_text(report: Report, *, show_all: bool = False) -> str:
     noun = "finding" if total == 1 else "findings"
     out.append(_wrap(f"{total} {noun}: {severity_summary(report)}", indent="  "))
     out.append(_wrap(kind_summary(report), indent="  "))
+    header, rows = run_table(report)
+    if rows:
+        # A run's label ends in what tells it apart (file name, :LINE).
+        out.extend(["", "Runs (findings by kind)", *_table(header, rows, keep_end=True)])
     out.extend(_causes(report))
     out.extend(_findings(report, show_all=show_all))
     if report.containers.height:
@@ -97,7 +102,7 @@ def _findings(report: Report, *, show_all: bool) -> list[str]:
             out.append(
                 _wrap(
                     f"{f['ts_s']:>{width}.3f} s  {f['severity']:<7} {f['kind']}  {where}"
-                    f"{file_label(report, f['file'])}",
+                    f"{file_label(report, f['run'])}",
                     indent=_INDENT,
                     first="  ",
                 )
@@ -124,14 +129,23 @@ def _wrap(text: str, *, indent: str, first: str = "") -> str:
     )
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Columns left-aligned (first) or right-aligned (numbers), two spaces apart."""
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, keep_end: bool = False
+) -> list[str]:
+    """Columns left-aligned (first) or right-aligned (numbers), two spaces apart.
+
+    A first cell too long to fit is cut at its end, or at its start when
+    ``keep_end``.
+    """
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     # Long names would push the numbers off the screen: cut the first column.
     widths[0] = min(widths[0], max(len(header[0]), WIDTH - 2 - sum(w + 2 for w in widths[1:])))
 
     def line(cells: Sequence[str]) -> str:
-        name = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"
+        name = cells[0]
+        if len(name) > widths[0]:
+            cut = widths[0] - 1
+            name = "…" + name[len(name) - cut :] if keep_end else name[:cut] + "…"
         rest = (cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))
         return "  " + "  ".join([name.ljust(widths[0]), *rest]).rstrip()
 

@@ -86,9 +86,24 @@ def test_json_contract(trace: Path) -> None:
         "message": "set() reached no waiter; Thread-2 cleared the flag 1 ms later"
         " (cook.py:52) before any wait() saw it",
         "file": str(trace),
+        "run": 0,
         "seq": 1,
         "cause": 0,
     }
+    assert (data["trace"]["runs"], data["trace"]["redacted"]) == (1, False)
+    assert data["runs"] == [
+        {
+            "run": 0,
+            "file": str(trace),
+            "first_line": 1,
+            "label": str(trace),
+            "events": 6,
+            "complete": True,
+            "reason": "completed",
+            "redacted": False,
+            "counts": {"lost-signal": 1, "unwaited-signal": 1, "stranded-item": 1},
+        }
+    ]
     assert [(c["kind"], c["severity"], c["count"]) for c in data["causes"]] == [
         ("lost-signal", "error", 1),
         ("stranded-item", "warning", 1),
@@ -265,6 +280,43 @@ def test_several_files_are_several_runs(write_trace: WriteTrace) -> None:
         (str(second), "stranded-item", 0.001),
     ]
     assert data["containers"]["jobs"]["stranded"] == 2
+
+
+def test_runs_table_across_files_and_concatenated_runs(
+    write_trace: WriteTrace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several runs (a file, and two runs cat'ed into one) get a table of findings by kind."""
+    monkeypatch.chdir(tmp_path)
+    first = write_trace(lost_and_stranded(), name="a.jsonl").relative_to(tmp_path)
+    second = write_trace(only_warnings(), name="b.jsonl").relative_to(tmp_path)
+    second.write_text(second.read_text() * 2)
+    text = run("report", first, second).stdout
+    table = text[text.index("Runs (findings by kind)") :].split("\n\n")[0].splitlines()
+    assert [line.split() for line in table[1:]] == [
+        ["run", "ended", "lost-signal", "unwaited-signal", "stranded-item"],
+        [str(first), "completed", "1", "1", "1"],
+        [f"{second}:1", "completed", "0", "0", "1"],
+        [f"{second}:4", "completed", "0", "0", "1"],
+    ]
+    assert f"[{second}:4]" in text
+    markdown = run("report", first, second, "--format", "markdown").stdout
+    assert "| run | ended | lost-signal | unwaited-signal | stranded-item |" in markdown
+    assert f"| {second}:4 | completed | 0 | 0 | 1 |" in markdown
+    data = json.loads(run("report", first, second, "--format", "json").stdout)
+    assert data["trace"]["runs"] == 3
+    assert data["trace"]["files"] == [str(first), str(second)]
+    assert [(r["label"], r["counts"]) for r in data["runs"]] == [
+        (str(first), {"lost-signal": 1, "unwaited-signal": 1, "stranded-item": 1}),
+        (f"{second}:1", {"stranded-item": 1}),
+        (f"{second}:4", {"stranded-item": 1}),
+    ]
+    assert [f["run"] for f in data["findings"]] == [0, 0, 0, 1, 2]
+
+
+def test_one_run_has_no_runs_table(trace: Path) -> None:
+    """A single run's report has no table across runs."""
+    assert "Runs (" not in run("report", trace).stdout
+    assert "### Runs" not in run("report", trace, "--format", "markdown").stdout
 
 
 def _not_start(path: Path) -> str:
