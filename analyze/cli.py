@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
+
+if TYPE_CHECKING:
+    from analyze.validate import FileVerdict
 
 # Spelled out rather than imported: importing analyze's modules imports
 # polars, and `analyze --help` or a typo in an option should not wait for
@@ -60,11 +63,14 @@ def main() -> None:
 def report(
     files: tuple[str, ...], fmt: str, fail_on: str, show_all: bool, contention_ms: float
 ) -> None:
-    """Analyze trace FILES (each one run) and print a report.
+    """Analyze trace FILES and print a report.
 
     A file may be JSON lines, compressed (.jsonl.gz, .jsonl.zst) or Parquet
-    written by `analyze convert`; a folder stands for the .parquet files in
-    it.
+    written by `analyze convert`; a folder stands for the traces in it.
+    Each trace.start begins a run (runs joined with cat are split again);
+    with several runs the report ends its summary with a table of them.
+    Damaged lines are skipped or kept as they are, and named in the
+    report's warnings.
 
     Exit status: 0 when the report is made, 1 when a finding is at or above
     --fail-on, 2 when a file is not a usable trace.
@@ -113,3 +119,58 @@ def convert(trace: str, output: str | None) -> None:
     for note in f.warnings:
         click.echo(f"warning: {note}", err=True)
     click.echo(f"wrote {target}", err=True)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--max-problems",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="List at most this many problems per file (all are counted).",
+)
+def validate(files: tuple[str, ...], max_problems: int) -> None:
+    """Check trace FILES line by line against the format, synctrace/1.
+
+    Lists each problem as FILE:LINE: what (a line that is not JSON, an
+    unknown event, a required field missing or of the wrong type, seq not
+    strictly increasing, ts going back, an end that does not match its
+    begin), then a summary line per file.  A folder stands for the traces
+    in it.
+
+    Exit status: 0 when every file is valid, 1 when some file has a
+    problem, 2 when a file cannot be read at all.
+    """
+    from analyze.errors import TraceError
+    from analyze.validate import validate as check
+
+    invalid = unreadable = False
+    for path in files:
+        try:
+            for verdict in check([path], keep=max_problems):
+                for problem in verdict.problems:
+                    click.echo(str(problem))
+                if verdict.count > len(verdict.problems):
+                    more = verdict.count - len(verdict.problems)
+                    click.echo(f"{verdict.path}: ... and {more} more problems")
+                click.echo(_verdict_summary(verdict), err=True)
+                invalid = invalid or not verdict.valid
+        except TraceError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            unreadable = True
+    if unreadable:
+        raise SystemExit(2)
+    if invalid:
+        raise SystemExit(1)
+
+
+def _verdict_summary(verdict: FileVerdict) -> str:
+    """E.g. "run.jsonl: valid, 1,204 lines, 1 run, complete"."""
+    lines = f"{verdict.lines:,} line{'' if verdict.lines == 1 else 's'}"
+    runs = f"{verdict.runs} run{'' if verdict.runs == 1 else 's'}"
+    ending = "complete" if verdict.complete else "no trace.end (killed, or still running)"
+    if verdict.valid:
+        return f"{verdict.path}: valid, {lines}, {runs}, {ending}"
+    noun = "problem" if verdict.count == 1 else "problems"
+    return f"{verdict.path}: {verdict.count:,} {noun} in {lines}"

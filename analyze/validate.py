@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+import orjson
+
 from analyze import sources
 from analyze.errors import TraceError
 from synctrace import schema
@@ -183,7 +185,7 @@ class LineChecker:
 def parse_object(raw: bytes) -> dict[str, Any] | None:
     """A line as a JSON object, or None when it is not one."""
     try:
-        value = json.loads(raw)
+        value = orjson.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     return value if isinstance(value, dict) else None
@@ -228,17 +230,33 @@ def _field_problem(line: dict[str, Any]) -> str | None:
 
 @dataclass
 class FileVerdict:
-    """What ``validate`` found in one file."""
+    """What ``validate`` found in one file: its first problems, and how many in all."""
 
     path: str
+    #: Non-blank lines read.
     lines: int = 0
+    #: trace.start lines (runs concatenated in one file are each a run).
     runs: int = 0
+    #: The last usable line is a trace.end.
     complete: bool = False
+    #: The first ``keep`` problems, in line order.
     problems: list[Problem] = field(default_factory=list)
+    #: Every problem, counted, whether kept or not.
+    count: int = 0
+    keep: int | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.count == 0
+
+    def add(self, problem: Problem) -> None:
+        self.count += 1
+        if self.keep is None or len(self.problems) < self.keep:
+            self.problems.append(problem)
 
 
-def validate_file(path: str) -> FileVerdict:
-    """Every problem of one trace file, streaming its lines.
+def validate_file(path: str, keep: int | None = None) -> FileVerdict:
+    """Every problem of one trace file, streaming its lines; the first ``keep`` are listed.
 
     Raises TraceError when the file cannot be read at all (missing, a
     folder, damaged compressed data) or is Parquet, which has no lines.
@@ -249,7 +267,7 @@ def validate_file(path: str) -> FileVerdict:
             f"{path}: is Parquet, which has no lines to check; validate the trace it was"
             " converted from"
         )
-    verdict = FileVerdict(path)
+    verdict = FileVerdict(path, keep=keep)
     checker = LineChecker()
     last: dict[str, Any] | None = None
     for number, raw in enumerate(sources.lines(path, kind), start=1):
@@ -262,7 +280,7 @@ def validate_file(path: str) -> FileVerdict:
             and checked.line is not None
             and checked.line.get("event") != schema.TRACE_START
         ):
-            verdict.problems.append(
+            verdict.add(
                 Problem(
                     path,
                     number,
@@ -272,20 +290,24 @@ def validate_file(path: str) -> FileVerdict:
             )
         if isinstance(raw, bytes) and not raw.endswith(b"\n") and checked.line is None:
             checked.problems = [("unusable", "cut short (the run was killed while writing it)")]
-        verdict.problems.extend(Problem(path, number, m, s) for s, m in checked.problems)
+        for severity, message in checked.problems:
+            verdict.add(Problem(path, number, message, severity))
         if checked.line is not None and checked.usable:
             last = checked.line
             if last["event"] == schema.TRACE_START:
                 verdict.runs += 1
     if verdict.lines == 0:
-        verdict.problems.append(Problem(path, 1, "empty file, not a trace"))
+        verdict.add(Problem(path, 1, "empty file, not a trace"))
     verdict.complete = last is not None and last.get("event") == schema.TRACE_END
     return verdict
 
 
-def validate(paths: Iterable[str | os.PathLike[str]]) -> Iterator[FileVerdict]:
+def validate(
+    paths: Iterable[str | os.PathLike[str]], keep: int | None = None
+) -> Iterator[FileVerdict]:
     """Check each trace file (a folder: the traces in it), one verdict per file.
 
+    ``keep``: problems listed per file (all when None; all are counted).
     Raises TraceError for a path that cannot be read at all.
     """
     for p in paths:
@@ -295,4 +317,4 @@ def validate(paths: Iterable[str | os.PathLike[str]]) -> Iterator[FileVerdict]:
             # A folder's Parquet files are conversions of traces, with no lines.
             found = [f for f in found if not f.lower().endswith(".parquet")] or found
         for path in found:
-            yield validate_file(path)
+            yield validate_file(path, keep)
