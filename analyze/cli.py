@@ -165,6 +165,41 @@ def validate(files: tuple[str, ...], max_problems: int) -> None:
         raise SystemExit(1)
 
 
+@main.command()
+@click.argument("trace", type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the redacted trace (.jsonl, .jsonl.gz or .jsonl.zst).",
+)
+def redact(trace: str, output: str) -> None:
+    """Write TRACE with its data replaced by short salted hashes, to share it.
+
+    Values, exception and log messages, argv and host become tokens such as
+    h:3f9a2c1b4d5e; equal values stay equal within the trace, so every
+    finding and table comes out the same.  Names of threads and objects and
+    call sites are code, and are kept.  The salt is random and written
+    nowhere.  OUTPUT is compressed as its name says, and is never TRACE.
+
+    Exit status: 0 when written, 2 when TRACE is not a usable trace.
+    """
+    from analyze.errors import TraceError
+    from analyze.redact import redact as rewrite
+
+    try:
+        result = rewrite(trace, output)
+    except TraceError as exc:
+        raise UnusableTrace(str(exc)) from None
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    if result.left_out > len(result.notes):
+        click.echo(f"warning: {result.left_out - len(result.notes)} more lines left out", err=True)
+    runs = "" if result.runs == 1 else f" in {result.runs} runs"
+    click.echo(f"wrote {output}: {result.lines:,} lines{runs}, redacted", err=True)
+
+
 def _verdict_summary(verdict: FileVerdict) -> str:
     """E.g. "run.jsonl: valid, 1,204 lines, 1 run, complete"."""
     lines = f"{verdict.lines:,} line{'' if verdict.lines == 1 else 's'}"

@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import zlib
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import orjson
 import structlog
 
+from synctrace.redact import MAPPING_FIELDS, TEXT_FIELDS, Redactor
 from tracer.recording import site as _site
+
+#: A line that may hold the program's data: only these are parsed again
+#: when redacting, so that lock and wait lines cost a search, not a parse.
+_HOLDS_DATA: Final = re.compile(
+    rb'"(?:' + b"|".join(n.encode() for n in (*TEXT_FIELDS, *MAPPING_FIELDS)) + rb')"'
+)
 
 
 class TraceFileError(Exception):
@@ -88,8 +96,11 @@ def compression_of(path: str) -> str | None:
 class TraceWriter:
     """Owns the trace file: writes encoded lines, and renders start and end."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, redact: bool = False) -> None:
         self.path = path
+        #: Set for a recording with ``redact``: every line's data is hashed
+        #: on its way to the file (``synctrace.redact``).
+        self._redactor = Redactor() if redact else None
         kind = compression_of(path)
         try:
             self._codec: _Gzip | _Zstd | None = (
@@ -118,6 +129,8 @@ class TraceWriter:
 
     def render(self, line: dict[str, Any]) -> bytes:
         """One metadata line, rendered by structlog, with its newline."""
+        if self._redactor is not None:
+            line = self._redactor.line(dict(line))
         rendered = self._render(None, line["event"], line)
         return (rendered if isinstance(rendered, bytes) else rendered.encode()) + b"\n"
 
@@ -131,11 +144,27 @@ class TraceWriter:
             lines = data.count(b"\n")
         if self._fd is None or self.failed is not None:
             return lines
+        if self._redactor is not None:
+            data = self._redacted(data)
         out = data if self._codec is None else self._codec.compress(data)
         if self._write_all(out):
             self.written += lines
             return 0
         return lines
+
+    def _redacted(self, data: bytes) -> bytes:
+        """Encoded lines with their data hashed.
+
+        The sinks encode values on the program's hot path, which stays as it
+        is; a redacted recording pays here instead, in the writer thread:
+        lines holding data are parsed, redacted and encoded again.
+        """
+        assert self._redactor is not None
+        redact = self._redactor.line
+        return b"\n".join(
+            orjson.dumps(redact(orjson.loads(raw))) if _HOLDS_DATA.search(raw) else raw
+            for raw in data.split(b"\n")
+        )
 
     def sync(self) -> None:
         """Make everything written so far decodable from the file (compressed traces)."""
