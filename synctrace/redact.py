@@ -39,6 +39,8 @@ PREFIX: Final = "h:"
 #: trace share a token only past some ten million distinct values.
 DIGITS: Final = 12
 
+_PREFIX_BYTES: Final = PREFIX.encode()
+
 #: A trace.end ``detail`` kept as it is: a name (an exception type, a
 #: signal), which is code; anything else may quote the program.
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -53,8 +55,12 @@ class Redactor:
 
     def token(self, text: str) -> str:
         """A value's token, e.g. ``h:3f9a2c1b4d5e``: the same text, the same token."""
-        digest = hmac.digest(self._salt, text.encode("utf-8", "surrogatepass"), "sha256")
-        return PREFIX + digest.hex()[:DIGITS]
+        return self.token_of_bytes(text.encode("utf-8", "surrogatepass")).decode()
+
+    def token_of_bytes(self, data: bytes) -> bytes:
+        """The token of some bytes (an encoded value, as a writer holds it)."""
+        digest = hmac.digest(self._salt, data, "sha256")
+        return _PREFIX_BYTES + digest.hex()[:DIGITS].encode()
 
     def line(self, line: dict[str, Any]) -> dict[str, Any]:
         """``line`` with its data fields replaced (in place), returned for convenience.
@@ -65,10 +71,7 @@ class Redactor:
             value = line.get(name)
             if isinstance(value, str):
                 line[name] = self.token(value)
-        for name in MAPPING_FIELDS:
-            mapping = line.get(name)
-            if isinstance(mapping, dict):
-                line[name] = {key: self._any(value) for key, value in mapping.items()}
+        self.mappings(line)
         event = line.get("event")
         if event == "trace.start":
             if isinstance(line.get("host"), str):
@@ -85,6 +88,14 @@ class Redactor:
                 and not _NAME.fullmatch(detail)
             ):
                 line["detail"] = self.token(detail)
+        return line
+
+    def mappings(self, line: dict[str, Any]) -> dict[str, Any]:
+        """``line`` with the values of its mapping fields (a log's ``fields``) hashed, in place."""
+        for name in MAPPING_FIELDS:
+            mapping = line.get(name)
+            if isinstance(mapping, dict):
+                line[name] = {key: self._any(value) for key, value in mapping.items()}
         return line
 
     def _any(self, value: Any) -> str:

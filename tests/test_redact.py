@@ -113,6 +113,24 @@ def test_record_with_redact_hashes_values_and_keeps_them_comparable(tmp_path: Pa
     assert "secret" not in path.read_text()
 
 
+def test_writer_redacts_escaped_strings_and_log_fields(tmp_path: Path) -> None:
+    """Values with escaped quotes are hashed whole; a log line's message and field values too."""
+    from tracer.recording.writer import TraceWriter
+
+    path = tmp_path / "t.jsonl"
+    writer = TraceWriter(str(path), redact=True)
+    put = b'{"event":"queue.put","obj":"q","value":"\'a\\"b\'","depth":1}\n'
+    log = b'{"event":"log","logger":"app","message":"hi \\"you\\"","fields":{"user":"bob"}}\n'
+    assert writer.write(put + log + put) == 0
+    writer.close()
+    first, logged, again = lines_of(path)
+    assert TOKEN.fullmatch(first["value"]) and first["value"] == again["value"]
+    assert (first["obj"], first["depth"]) == ("q", 1)
+    assert TOKEN.fullmatch(logged["message"]) and TOKEN.fullmatch(logged["fields"]["user"])
+    assert (logged["logger"], list(logged["fields"])) == ("app", ["user"])
+    assert b"bob" not in path.read_bytes() and b"you" not in path.read_bytes()
+
+
 def test_record_without_redact_writes_values(tmp_path: Path) -> None:
     """Without redact nothing is hashed and trace.start has no redacted field."""
     path = tmp_path / "t.jsonl"

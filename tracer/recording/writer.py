@@ -26,10 +26,14 @@ import structlog
 from synctrace.redact import MAPPING_FIELDS, TEXT_FIELDS, Redactor
 from tracer.recording import site as _site
 
-#: A line that may hold the program's data: only these are parsed again
-#: when redacting, so that lock and wait lines cost a search, not a parse.
-_HOLDS_DATA: Final = re.compile(
-    rb'"(?:' + b"|".join(n.encode() for n in (*TEXT_FIELDS, *MAPPING_FIELDS)) + rb')"'
+#: A text field's key and its encoded string.  In JSON a quote inside a
+#: string is always escaped, so ``"value":"`` can only be the key itself.
+_TEXT_FIELD: Final = re.compile(
+    rb'"(' + b"|".join(n.encode() for n in TEXT_FIELDS) + rb')":"((?:[^"\\]|\\.)*)"'
+)
+#: Lines with a mapping field (a log line's ``fields``) are parsed again.
+_MAPPING_FIELD: Final = re.compile(
+    rb'"(?:' + b"|".join(n.encode() for n in MAPPING_FIELDS) + rb')":\{'
 )
 
 
@@ -159,10 +163,21 @@ class TraceWriter:
         is; a redacted recording pays here instead, in the writer thread:
         lines holding data are parsed, redacted and encoded again.
         """
-        assert self._redactor is not None
-        redact = self._redactor.line
+        redactor = self._redactor
+        assert redactor is not None
+
+        def token(match: re.Match[bytes]) -> bytes:
+            # The encoded string is hashed as it is: within one trace the
+            # same value is always encoded the same way.
+            return b'"' + match[1] + b'":"' + redactor.token_of_bytes(match[2]) + b'"'
+
+        data = _TEXT_FIELD.sub(token, data)
+        if not _MAPPING_FIELD.search(data):
+            return data
         return b"\n".join(
-            orjson.dumps(redact(orjson.loads(raw))) if _HOLDS_DATA.search(raw) else raw
+            orjson.dumps(redactor.mappings(orjson.loads(raw)))
+            if _MAPPING_FIELD.search(raw)
+            else raw
             for raw in data.split(b"\n")
         )
 
