@@ -449,8 +449,9 @@ def _trace_file(
     if start is None:
         raise TraceError(f"{path}:1: not a JSON object ({_NOT_A_TRACE_HINT})")
     if start.get("event") != schema.TRACE_START:
+        what = repr(start["event"]) if "event" in start else "a JSON object with no event"
         raise TraceError(
-            f"{path}:1: the first line is {start.get('event')!r}, not {schema.TRACE_START}:"
+            f"{path}:1: the first line is {what}, not {schema.TRACE_START}:"
             " the file is cut at the front or is not a synctrace trace; record a new one"
         )
     _check_start(path, start)
