@@ -44,10 +44,7 @@ def render_text(report: Report, *, show_all: bool = False) -> str:
     noun = "finding" if total == 1 else "findings"
     out.append(_wrap(f"{total} {noun}: {severity_summary(report)}", indent="  "))
     out.append(_wrap(kind_summary(report), indent="  "))
-    header, rows = run_table(report)
-    if rows:
-        # A run's label ends in what tells it apart (file name, :LINE).
-        out.extend(["", "Runs (findings by kind)", *_table(header, rows, keep_end=True)])
+    out.extend(_runs(report))
     out.extend(_causes(report))
     out.extend(_findings(report, show_all=show_all))
     if report.containers.height:
@@ -66,6 +63,24 @@ def _header(report: Report) -> list[str]:
     if len(facts) + 2 + len(ended) <= WIDTH:
         return [f"{facts}, {ended}"]
     return [_wrap(facts + ",", indent="  "), _wrap(ended, indent="  ", first="  ")]
+
+
+def _runs(report: Report) -> list[str]:
+    """The table across runs; as a list, a run a line, when the table is too wide for 80."""
+    header, rows = run_table(report)
+    if not rows:
+        return []
+    table = _table(header, rows, fit=False)
+    if max(len(line) for line in table) <= WIDTH:
+        return ["", "Runs (findings by kind)", *table]
+    width = max(len(row[0]) for row in rows)
+    ended = max(len(row[1]) for row in rows)
+    out = ["", "Runs (findings by kind)"]
+    for label, reason, *counts in rows:
+        found = ", ".join(f"{k} {n}" for k, n in zip(header[2:], counts, strict=True) if n != "0")
+        first = f"  {label:<{width}}  {reason:<{ended}}  "
+        out.append(_wrap(first + (found or "no findings"), indent=" " * min(len(first), 40)))
+    return out
 
 
 def _causes(report: Report) -> list[str]:
@@ -129,23 +144,21 @@ def _wrap(text: str, *, indent: str, first: str = "") -> str:
     )
 
 
-def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], *, keep_end: bool = False
-) -> list[str]:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, fit: bool = True) -> list[str]:
     """Columns left-aligned (first) or right-aligned (numbers), two spaces apart.
 
-    A first cell too long to fit is cut at its end, or at its start when
-    ``keep_end``.
+    With ``fit``, a first cell too long for 80 columns is cut short.
     """
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    # Long names would push the numbers off the screen: cut the first column.
-    widths[0] = min(widths[0], max(len(header[0]), WIDTH - 2 - sum(w + 2 for w in widths[1:])))
+    if fit:
+        # Long names would push the numbers off the screen: cut the first column.
+        rest = WIDTH - 2 - sum(w + 2 for w in widths[1:])
+        widths[0] = min(widths[0], max(len(header[0]), rest))
 
     def line(cells: Sequence[str]) -> str:
         name = cells[0]
         if len(name) > widths[0]:
-            cut = widths[0] - 1
-            name = "…" + name[len(name) - cut :] if keep_end else name[:cut] + "…"
+            name = name[: widths[0] - 1] + "…"
         rest = (cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))
         return "  " + "  ".join([name.ljust(widths[0]), *rest]).rstrip()
 

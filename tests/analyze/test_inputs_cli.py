@@ -232,3 +232,25 @@ def test_a_folder_of_runs_and_runs_joined_with_cat(tmp_path: Path, suffix: str) 
     assert data["trace"]["warnings"] == []
     text = run("report", folder).stdout
     assert "Runs (findings by kind)" in text
+
+
+def test_runs_too_many_kinds_for_a_table_are_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the runs table would pass 80 columns, each run is a line listing its findings."""
+    traces = Path(__file__).resolve().parents[2] / "traces"
+    monkeypatch.chdir(tmp_path)
+    Path("runs").mkdir()
+    Path("runs/a.jsonl").write_bytes((traces / "fixed.jsonl").read_bytes())
+    Path("runs/b.jsonl.gz").write_bytes(gzip.compress((traces / "cookbook.jsonl").read_bytes() * 2))
+    text = run("report", "runs").stdout
+    table = text[text.index("Runs (findings by kind)") :].split("\n\n")[0]
+    assert table.splitlines() == [
+        "Runs (findings by kind)",
+        "  runs/a.jsonl        completed  unheard-notify 1",
+        "  runs/b.jsonl.gz:1   stopped    lost-signal 5, cleared-wait 6, stranded-item 5,",
+        "                                 hang 1",
+        "  runs/b.jsonl.gz:52  stopped    lost-signal 5, cleared-wait 6, stranded-item 5,",
+        "                                 hang 1",
+    ]
+    assert max(len(line) for line in text.splitlines()) <= 80
