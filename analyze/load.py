@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Final, NoReturn
 
@@ -211,7 +211,9 @@ def problems(trace: Trace) -> pl.LazyFrame:
     increasing (which is also how a second trace.start shows), ``ts`` going
     back, an end line whose begin_seq does not point back.  Part of the
     report's first collect; the runs it names are then walked line by line
-    by :func:`salvage`, which says what is wrong where.
+    by :func:`salvage`, which says what is wrong where.  ``unusable`` says
+    whether some line cannot be used as it is (a field missing, seq out of
+    order), as opposed to lines that break a rule but can be read.
     """
     missing = pl.any_horizontal(pl.col(name).is_null() for name in schema.COMMON_FIELDS)
     event = pl.col("event")
@@ -220,10 +222,12 @@ def problems(trace: Trace) -> pl.LazyFrame:
     not_increasing = pl.col("seq").diff().over(RUN) <= 0
     back_in_time = pl.col("ts").diff().over(RUN) < 0
     unpaired = event.is_in(list(END_EVENTS)) & pl.col("begin_seq").is_null()
-    lines = trace.events.filter(
-        missing | no_obj | unknown | not_increasing | back_in_time | unpaired
-    ).select(RUN)
-    return pl.concat([lines, _mismatched_ends(trace.events)]).unique()
+    unusable = missing | no_obj | not_increasing
+    lines = trace.events.filter(unusable | unknown | back_in_time | unpaired).select(
+        RUN, unusable=unusable
+    )
+    mismatched = _mismatched_ends(trace.events).with_columns(unusable=pl.lit(False))
+    return pl.concat([lines, mismatched]).group_by(RUN).agg(pl.col("unusable").any())
 
 
 def _mismatched_ends(events: pl.LazyFrame) -> pl.LazyFrame:
@@ -284,18 +288,19 @@ def diagnose(trace: Trace, cause: str = "") -> NoReturn:
 _DAMAGE_NAMED: Final = 10
 
 
-def salvage(trace: Trace, broken: set[int] | None = None) -> Trace:
+def salvage(trace: Trace, broken: dict[int, bool] | None = None) -> Trace:
     """The trace again, its damaged files read line by line: the usable lines, and warnings.
 
-    ``broken``: the runs :func:`problems` named (None: every run, when
-    polars could not say which).  Their files are walked with
-    :class:`~analyze.validate.LineChecker`: lines that cannot be used (not
-    JSON, a field missing or mistyped, out of ``seq`` order) are left out,
-    lines that break a rule but can be read (``ts`` going back, an end that
-    does not match its begin, an event this analyzer does not know) are
-    kept, and each is named in the run's warnings; every trace.start begins
-    a run of its own.  Parquet files have no lines to walk: a broken one
-    raises TraceError.
+    ``broken``: the runs :func:`problems` named, each with whether a line
+    of it is unusable (None: every run, when polars could not say which).
+    Their files are walked with :class:`~analyze.validate.LineChecker`:
+    lines that cannot be used (not JSON, a field missing or mistyped, out
+    of ``seq`` order) are left out, lines that break a rule but can be read
+    (``ts`` going back, an end that does not match its begin, an event this
+    analyzer does not know) are kept, and each is named in the run's
+    warnings; every trace.start begins a run of its own.  Parquet files
+    have no lines to walk: one with an unusable line raises TraceError, one
+    whose lines only break a rule is analyzed as it is, with a warning.
     """
     redo = {f.path for run, f in enumerate(trace.files) if broken is None or run in broken}
     opened: list[tuple[TraceFile, pl.LazyFrame]] = []
@@ -307,7 +312,16 @@ def salvage(trace: Trace, broken: set[int] | None = None) -> Trace:
         if f.path not in redo:
             opened.append(open_run(f.path))
         elif f.kind == "parquet":
-            diagnose(Trace(files=(f,), events=pl.LazyFrame()), "it breaks the format's rules")
+            runs = [run for run, g in enumerate(trace.files) if g.path == f.path]
+            if broken is None or any(broken.get(run) for run in runs):
+                diagnose(Trace(files=(f,), events=pl.LazyFrame()), "it breaks the format's rules")
+            g, rows = open_run(f.path)
+            note = (
+                f"{f.path}: some lines break the format's rules (an unknown event, ts going"
+                " back, or an end that does not match its begin); analyzed as they are"
+                f" (`analyze validate` the trace it was converted from names them)"
+            )
+            opened.append((replace(g, damage=(note,)), rows))
         else:
             opened.extend(_walk(f.path, f.kind))
     return _assemble(opened)

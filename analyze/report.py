@@ -211,19 +211,20 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
     )
 
 
-def _checked(trace: Trace, engine: Engine) -> tuple[Trace, set[int] | None]:
+def _checked(trace: Trace, engine: Engine) -> tuple[Trace, dict[int, bool] | None]:
     """The trace read (into memory unless streamed), and its runs that need a slow look.
 
-    The set is empty when every line is well formed; None when polars could
-    not read some file at all, so that every run needs one.
+    Each such run says whether some line of it is unusable (load.problems);
+    none when every line is well formed; None when polars could not read
+    some file at all, so that every run needs one.
     """
     try:
         if engine == "in-memory":
             trace = replace(trace, events=trace.events.collect().lazy())
-        broken = load.problems(trace).collect(engine=engine)[RUN].to_list()
+        broken = load.problems(trace).collect(engine=engine)
     except pl.exceptions.PolarsError:
         return trace, None
-    return trace, set(broken)
+    return trace, dict(broken.select(RUN, "unusable").iter_rows())
 
 
 def _runs(trace: Trace, per_run: pl.DataFrame, found: pl.DataFrame) -> list[RunInfo]:
