@@ -352,9 +352,10 @@ def _walk(path: str, kind: Kind) -> list[tuple[TraceFile, pl.LazyFrame]]:
             continue
         checked = checker.check(number, raw)
         line = checked.line
-        if line is not None and line["event"] == schema.TRACE_START and checked.usable:
-            runs.append(_Run(start=line, first_line=number))
+        if line is not None and line["event"] == schema.TRACE_START:
+            # A run of another major version cannot be read at all.
             _check_start(path, line, number)
+            runs.append(_Run(start=line, first_line=number))
         elif not runs:
             # load_traces checked line 1; only blank lines can come before it.
             raise TraceError(f"{path}:{number}: the first line is not trace.start")
