@@ -119,6 +119,9 @@ class Trace:
     #: the fields of ``columns.ANALYZED`` (absent fields are null).  Nothing
     #: has been read yet.
     events: pl.LazyFrame = field(repr=False)
+    #: Each run's lines on their own (``events`` is their concatenation), so
+    #: that a file polars cannot read can be told from the others.
+    parts: tuple[pl.LazyFrame, ...] = field(default=(), repr=False)
 
     @property
     def warnings(self) -> list[str]:
@@ -173,7 +176,9 @@ def _assemble(opened: list[tuple[TraceFile, pl.LazyFrame]]) -> Trace:
     # Every detector and table starts from these lines; without the cache
     # node each would re-read and re-parse the files (5x slower on 300k lines).
     return Trace(
-        files=tuple(f for f, _ in opened), events=pl.concat(frames, how="vertical").cache()
+        files=tuple(f for f, _ in opened),
+        events=pl.concat(frames, how="vertical").cache(),
+        parts=tuple(frames),
     )
 
 

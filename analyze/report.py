@@ -223,8 +223,21 @@ def _checked(trace: Trace, engine: Engine) -> tuple[Trace, dict[int, bool] | Non
             trace = replace(trace, events=trace.events.collect().lazy())
         broken = load.problems(trace).collect(engine=engine)
     except pl.exceptions.PolarsError:
-        return trace, None
+        return trace, _unreadable(trace, engine)
     return trace, dict(broken.select(RUN, "unusable").iter_rows())
+
+
+def _unreadable(trace: Trace, engine: Engine) -> dict[int, bool] | None:
+    """The runs polars cannot read, each read again on its own (None: cannot tell)."""
+    if len(trace.parts) != len(trace.files):
+        return None
+    failed = {}
+    for run, part in enumerate(trace.parts):
+        try:
+            part.collect(engine=engine)
+        except pl.exceptions.PolarsError:
+            failed[run] = True
+    return failed or None
 
 
 def _runs(trace: Trace, per_run: pl.DataFrame, found: pl.DataFrame) -> list[RunInfo]:

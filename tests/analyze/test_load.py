@@ -296,3 +296,28 @@ def test_line_count_mismatch_is_a_warning(recorder: Recorder, write_trace: Write
         f"trace {path}: trace.end counts 3 lines before it but 2 were read: the file was cut"
         " or edited, so findings may be incomplete"
     ]
+
+
+def test_only_damaged_files_are_walked_line_by_line(
+    recorder: Recorder, write_trace: WriteTrace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sound file stays on polars' fast path; only the file with damage is walked again."""
+    from analyze import load
+
+    walked: list[str] = []
+    walk = load._walk
+
+    def spy(path: str, kind: load.Kind) -> list[tuple[load.TraceFile, object]]:
+        walked.append(path)
+        return walk(path, kind)  # type: ignore[return-value]
+
+    monkeypatch.setattr(load, "_walk", spy)
+    recorder.set()
+    sound = write_trace(recorder)
+    damaged = write_trace(recorder)
+    damaged.write_text(damaged.read_text().replace('"waiters": 0', '"waiters": "0"'))
+    build_report(load_traces([sound]))
+    assert walked == []
+    report = build_report(load_traces([sound, damaged]))
+    assert walked == [str(damaged)]
+    assert report.counts["unwaited-signal"] == 1
