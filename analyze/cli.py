@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
+
+if TYPE_CHECKING:
+    from analyze.validate import FileVerdict
 
 # Spelled out rather than imported: importing analyze's modules imports
 # polars, and `analyze --help` or a typo in an option should not wait for
@@ -71,11 +74,14 @@ def report(
     contention_ms: float,
     color: bool | None,
 ) -> None:
-    """Analyze trace FILES (each one run) and print a report.
+    """Analyze trace FILES and print a report.
 
     A file may be JSON lines, compressed (.jsonl.gz, .jsonl.zst) or Parquet
-    written by `analyze convert`; a folder stands for the .parquet files in
-    it.
+    written by `analyze convert`; a folder stands for the traces in it.
+    Each trace.start begins a run (runs joined with cat are split again);
+    with several runs the report ends its summary with a table of them.
+    Damaged lines are skipped or kept as they are, and named in the
+    report's warnings.
 
     Exit status: 0 when the report is made, 1 when a finding is at or above
     --fail-on, 2 when a file is not a usable trace.
@@ -260,3 +266,93 @@ def export(files: tuple[str, ...], fmt: str, output: str) -> None:
     except OSError as exc:
         raise UnusableTrace(f"{output}: cannot write the export ({exc.strerror})") from None
     click.echo(f"wrote {output} ({count} events, {fmt})", err=True)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--max-problems",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="List at most this many problems per file (all are counted).",
+)
+def validate(files: tuple[str, ...], max_problems: int) -> None:
+    """Check trace FILES line by line against the format, synctrace/1.
+
+    Lists each problem as FILE:LINE: what (a line that is not JSON, an
+    unknown event, a required field missing or of the wrong type, seq not
+    strictly increasing, ts going back, an end that does not match its
+    begin), then a summary line per file.  A folder stands for the traces
+    in it.
+
+    Exit status: 0 when every file is valid, 1 when some file has a
+    problem, 2 when a file cannot be read at all.
+    """
+    from analyze.errors import TraceError
+    from analyze.validate import validate as check
+
+    invalid = unreadable = False
+    for path in files:
+        try:
+            for verdict in check([path], keep=max_problems):
+                for problem in verdict.problems:
+                    click.echo(str(problem))
+                if verdict.count > len(verdict.problems):
+                    more = verdict.count - len(verdict.problems)
+                    click.echo(f"{verdict.path}: ... and {more} more problems")
+                click.echo(_verdict_summary(verdict), err=True)
+                invalid = invalid or not verdict.valid
+        except TraceError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            unreadable = True
+    if unreadable:
+        raise SystemExit(2)
+    if invalid:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("trace", type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the redacted trace (.jsonl, .jsonl.gz or .jsonl.zst).",
+)
+def redact(trace: str, output: str) -> None:
+    """Write TRACE with its data replaced by short salted hashes, to share it.
+
+    Values, exception and log messages, argv and host become tokens such as
+    h:3f9a2c1b4d5e; equal values stay equal within the trace, so every
+    finding and table comes out the same.  Names of threads and objects and
+    call sites are code, and are kept.  The salt is random and written
+    nowhere.  OUTPUT is compressed as its name says, and is never TRACE.
+
+    Exit status: 0 when written, 2 when TRACE is not a usable trace.
+    """
+    from analyze.errors import TraceError
+    from analyze.redact import redact as rewrite
+
+    try:
+        result = rewrite(trace, output)
+    except TraceError as exc:
+        raise UnusableTrace(str(exc)) from None
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)
+    if result.left_out > len(result.notes):
+        click.echo(f"warning: {result.left_out - len(result.notes)} more lines left out", err=True)
+    runs = "" if result.runs == 1 else f" in {result.runs} runs"
+    click.echo(f"wrote {output}: {result.lines:,} lines{runs}, redacted", err=True)
+
+
+def _verdict_summary(verdict: FileVerdict) -> str:
+    """E.g. "run.jsonl: valid, 1,204 lines, 1 run, complete"."""
+    lines = f"{verdict.lines:,} line{'' if verdict.lines == 1 else 's'}"
+    runs = f"{verdict.runs} run{'' if verdict.runs == 1 else 's'}"
+    ending = "complete" if verdict.complete else "no trace.end (killed, or still running)"
+    if verdict.valid:
+        return f"{verdict.path}: valid, {lines}, {runs}, {ending}"
+    noun = "problem" if verdict.count == 1 else "problems"
+    return f"{verdict.path}: {verdict.count:,} {noun} in {lines}"

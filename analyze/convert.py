@@ -19,6 +19,7 @@ import polars as pl
 
 from analyze.errors import TraceError
 from analyze.load import PARQUET_END, PARQUET_START, Trace, TraceFile, diagnose, open_run
+from synctrace import schema
 
 #: What a trace's name ends in, replaced by .parquet for the default output.
 _TRACE_SUFFIX = re.compile(r"(\.jsonl)?(\.gz|\.zst)?$")
@@ -53,6 +54,20 @@ def convert(source: str, target: str) -> TraceFile:
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise TraceError(f"{target}: cannot write it ({exc.strerror})") from None
+    # One column of the file just written: cheap, next to converting.
+    starts = (
+        pl.scan_parquet(partial)
+        .filter(pl.col("event") == schema.TRACE_START)
+        .select(pl.len())
+        .collect()
+        .item()
+    )
+    if starts > 1:
+        partial.unlink(missing_ok=True)
+        raise TraceError(
+            f"{source}: holds {starts} runs (traces joined with cat), and a Parquet file holds"
+            " one; convert each run's own trace, or report on this file as it is"
+        )
     # Written under another name first, so a failed convert never leaves a
     # half-written file that looks like a trace.
     partial.replace(target)

@@ -2,19 +2,19 @@
 
 The happy path never loops over lines in Python: each file is handed to
 polars' NDJSON reader with an explicit schema, and only the first and last
-lines (the run's metadata) are parsed with :mod:`json`.  Problems polars
-reports, or that the validation query finds, are turned into a message by
-:func:`diagnose`, which is the one place that walks a file line by line, and
-only runs once something is already known to be wrong.
+lines (the run's metadata) are parsed with :mod:`json`.  When polars
+cannot read a file, or the check query (:func:`problems`) finds a line
+breaking the format's rules or a second run, :func:`salvage` walks those
+files line by line (``validate.LineChecker``), keeps what can be used and
+names the damage; only a file nothing can be read of raises TraceError.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Final, NoReturn
 
@@ -23,7 +23,8 @@ import polars as pl
 from analyze import sources
 from analyze.columns import ANALYZED, FIELD_SCHEMA, RUN
 from analyze.errors import TraceError
-from analyze.sources import Kind
+from analyze.sources import LINE_LIMIT, Kind
+from analyze.validate import END_EVENTS, KNOWN_EVENTS, LineChecker, has_type, parse_object
 from synctrace import schema
 
 #: Appended to messages about files that are not traces at all.
@@ -53,7 +54,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class TraceFile:
-    """One file, that is one run: where it is and what its first and last lines say."""
+    """One run: the file it is in, what its first and last lines say, and any damage."""
 
     path: str
     start: dict[str, Any]
@@ -63,11 +64,31 @@ class TraceFile:
     torn_line: int | None = None
     #: How the file stores its lines.
     kind: Kind = "jsonl"
+    #: The line of its trace.start: runs concatenated in one file (``cat a b``)
+    #: are told apart by it.
+    first_line: int = 1
+    #: How the report names the run: the path, or ``path:LINE`` of its
+    #: trace.start when the file holds several runs.
+    label: str = ""
+    #: Damaged lines, each named ``file:line: what``, and what was done about it.
+    damage: tuple[str, ...] = ()
+    #: Lines left out for damage, so that the line count check does not
+    #: blame them a second time.
+    skipped: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.path)
+
+    @property
+    def redacted(self) -> bool:
+        """Whether values, argv and host were replaced by salted hashes (``--redact``)."""
+        return self.start.get("redacted") is True
 
     @property
     def warnings(self) -> list[str]:
-        """Why findings from this file may be incomplete, one sentence each."""
-        notes = []
+        """Why findings from this run may be incomplete, one sentence each."""
+        notes = list(self.damage)
         if self.torn_line is not None:
             notes.append(
                 f"{self.path}:{self.torn_line}: the last line is cut short (the run was killed"
@@ -75,14 +96,14 @@ class TraceFile:
             )
         if self.end is None:
             notes.append(
-                f"trace {self.path} has no trace.end: the run was killed or is still running,"
+                f"trace {self.label} has no trace.end: the run was killed or is still running,"
                 " so findings may be incomplete"
             )
         else:
             dropped = self.end.get("events_dropped") or 0
             if dropped:
                 notes.append(
-                    f"trace {self.path} lost {dropped} events while recording (trace.end"
+                    f"trace {self.label} lost {dropped} events while recording (trace.end"
                     " events_dropped; was the disk full?), so findings may be incomplete"
                 )
         return notes
@@ -94,10 +115,13 @@ class Trace:
 
     files: tuple[TraceFile, ...]
     #: Every line of every run (trace.start and trace.end included), in file
-    #: order, with a ``run`` column holding the file's index in ``files`` and
+    #: order, with a ``run`` column holding the run's index in ``files`` and
     #: the fields of ``columns.ANALYZED`` (absent fields are null).  Nothing
     #: has been read yet.
     events: pl.LazyFrame = field(repr=False)
+    #: Each run's lines on their own (``events`` is their concatenation), so
+    #: that a file polars cannot read can be told from the others.
+    parts: tuple[pl.LazyFrame, ...] = field(default=(), repr=False)
 
     @property
     def warnings(self) -> list[str]:
@@ -120,18 +144,25 @@ class Trace:
 
 
 def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
-    """Open trace files (one run each) for analysis, checking their first and last lines.
+    """Open trace files for analysis, checking their first and last lines.
 
     A file may be JSON lines, gzip- or zstd-compressed JSON lines, or Parquet
-    written by ``analyze convert``; a folder stands for the Parquet files in
-    it, in name order.  Raises :class:`TraceError` for a file that is
-    missing, empty, not a trace or of another major version.  Problems
-    further inside a file are found when the report is built, which reads
-    each file once.
+    written by ``analyze convert``; a folder stands for the traces in it
+    (``sources.TRACE_SUFFIXES``), in name order.  Each file is a run until
+    the report finds more than one trace.start in it.  Raises
+    :class:`TraceError` for a file that is missing, empty, not a trace or
+    of another major version.  Problems further inside a file are found
+    when the report is built, which reads each file once, and only then
+    walks a damaged file line by line (:func:`salvage`).
     """
-    opened = [run for p in paths for path in _expand(str(p)) for run in [open_run(path)]]
+    opened = [open_run(path) for p in paths for path in sources.expand(os.fspath(p))]
     if not opened:
         raise TraceError("no trace files given: name one or more .jsonl files")
+    return _assemble(opened)
+
+
+def _assemble(opened: list[tuple[TraceFile, pl.LazyFrame]]) -> Trace:
+    """The runs' frames as one, each line typed and tagged with its run's index."""
     frames = [
         _in_program_time(
             f,
@@ -145,7 +176,9 @@ def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
     # Every detector and table starts from these lines; without the cache
     # node each would re-read and re-parse the files (5x slower on 300k lines).
     return Trace(
-        files=tuple(f for f, _ in opened), events=pl.concat(frames, how="vertical").cache()
+        files=tuple(f for f, _ in opened),
+        events=pl.concat(frames, how="vertical").cache(),
+        parts=tuple(frames),
     )
 
 
@@ -177,39 +210,212 @@ def _in_program_time(f: TraceFile, lines: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def problems(trace: Trace) -> pl.LazyFrame:
-    """Runs with a line that breaks the format's rules (fields missing, seq not increasing).
+    """Runs with a line that breaks the format's rules, or that hold another run.
 
-    Part of the report's single collect; when it is not empty, the report
-    calls :func:`diagnose` to find and name the line.
+    Fields missing, an event this analyzer does not know, ``seq`` not
+    increasing (which is also how a second trace.start shows), ``ts`` going
+    back, an end line whose begin_seq does not point back.  Part of the
+    report's first collect; the runs it names are then walked line by line
+    by :func:`salvage`, which says what is wrong where.  ``unusable`` says
+    whether some line cannot be used as it is (a field missing, seq out of
+    order), as opposed to lines that break a rule but can be read.
     """
     missing = pl.any_horizontal(pl.col(name).is_null() for name in schema.COMMON_FIELDS)
-    no_obj = pl.col("event").is_in(list(schema.OPERATIONS)) & pl.col("obj").is_null()
+    event = pl.col("event")
+    no_obj = event.is_in(list(schema.OPERATIONS)) & pl.col("obj").is_null()
+    unknown = ~event.is_in(list(KNOWN_EVENTS))
     not_increasing = pl.col("seq").diff().over(RUN) <= 0
-    return trace.events.filter(missing | no_obj | not_increasing).select(RUN).unique()
+    back_in_time = pl.col("ts").diff().over(RUN) < 0
+    unpaired = event.is_in(list(END_EVENTS)) & pl.col("begin_seq").is_null()
+    unusable = missing | no_obj | not_increasing
+    lines = trace.events.filter(unusable | unknown | back_in_time | unpaired).select(
+        RUN, unusable=unusable
+    )
+    mismatched = _mismatched_ends(trace.events).with_columns(unusable=pl.lit(False))
+    return pl.concat([lines, mismatched]).group_by(RUN).agg(pl.col("unusable").any())
+
+
+def _mismatched_ends(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Runs with an end line that does not end its begin (another kind, thread or object)."""
+    ends_of = pl.DataFrame(
+        {"event": list(schema.BLOCKING), "closed_by": list(schema.BLOCKING.values())}
+    ).lazy()
+    begins = (
+        events.filter(pl.col("event").is_in(list(schema.BLOCKING)))
+        .join(ends_of, on="event")
+        .select(RUN, begin_seq="seq", closed_by="closed_by", b_thread="thread", b_obj="obj")
+    )
+    ends = events.filter(pl.col("event").is_in(list(END_EVENTS))).select(
+        RUN, "begin_seq", "event", "thread", "obj"
+    )
+    paired = ends.join(begins, on=[RUN, "begin_seq"], how="left")
+    wrong = (
+        pl.col("closed_by").is_null()
+        | (pl.col("closed_by") != pl.col("event"))
+        | (pl.col("b_thread") != pl.col("thread"))
+        | pl.col("b_obj").ne_missing(pl.col("obj"))
+    )
+    return paired.filter(wrong).select(RUN)
 
 
 def diagnose(trace: Trace, cause: str = "") -> NoReturn:
-    """Find the first bad line of the trace in Python and raise a TraceError naming it."""
+    """Find the first unusable line of the trace in Python and raise a TraceError naming it."""
     for f in trace.files:
-        _check_lines(f)
+        if f.kind == "parquet":
+            # Typed columns: there is no line to name; the message below
+            # says which file could not be read.
+            continue
+        checker = LineChecker()
+        for number, raw in enumerate(sources.lines(f.path, f.kind), start=1):
+            if number == f.torn_line:
+                break
+            if isinstance(raw, bytes) and not raw.strip():
+                continue
+            checked = checker.check(number, raw)
+            bad = [m for s, m in checked.problems if s == "unusable"]
+            if bad:
+                hint = (
+                    _NOT_A_TRACE_HINT
+                    if checked.line is None
+                    else f"`analyze validate {f.path}` lists every problem"
+                )
+                raise TraceError(f"{f.path}:{number}: {bad[0]} ({hint})")
     detail = f" ({cause})" if cause else ""
     raise TraceError(
-        f"{', '.join(f.path for f in trace.files)}: could not read the trace{detail};"
-        " check that the files are unedited synctrace traces"
+        f"{', '.join(dict.fromkeys(f.path for f in trace.files))}: could not read the"
+        f" trace{detail}; check that the files are unedited synctrace traces"
     )
 
 
+# --- the slow path: what can still be read of a damaged file --------------------------
+
+#: Damaged lines named one by one per file; the rest are counted.
+_DAMAGE_NAMED: Final = 10
+
+
+def salvage(trace: Trace, broken: dict[int, bool] | None = None) -> Trace:
+    """The trace again, its damaged files read line by line: the usable lines, and warnings.
+
+    ``broken``: the runs :func:`problems` named, each with whether a line
+    of it is unusable (None: every run, when polars could not say which).
+    Their files are walked with :class:`~analyze.validate.LineChecker`:
+    lines that cannot be used (not JSON, a field missing or mistyped, out
+    of ``seq`` order) are left out, lines that break a rule but can be read
+    (``ts`` going back, an end that does not match its begin, an event this
+    analyzer does not know) are kept, and each is named in the run's
+    warnings; every trace.start begins a run of its own.  Parquet files
+    have no lines to walk: one with an unusable line raises TraceError, one
+    whose lines only break a rule is analyzed as it is, with a warning.
+    """
+    redo = {f.path for run, f in enumerate(trace.files) if broken is None or run in broken}
+    opened: list[tuple[TraceFile, pl.LazyFrame]] = []
+    done: set[str] = set()
+    for f in trace.files:
+        if f.path in done:
+            continue
+        done.add(f.path)
+        if f.path not in redo:
+            opened.append(open_run(f.path))
+        elif f.kind == "parquet":
+            runs = [run for run, g in enumerate(trace.files) if g.path == f.path]
+            if broken is None or any(broken.get(run) for run in runs):
+                diagnose(Trace(files=(f,), events=pl.LazyFrame()), "it breaks the format's rules")
+            g, rows = open_run(f.path)
+            note = (
+                f"{f.path}: some lines break the format's rules (an unknown event, ts going"
+                " back, or an end that does not match its begin); analyzed as they are"
+                f" (`analyze validate` the trace it was converted from names them)"
+            )
+            opened.append((replace(g, damage=(note,)), rows))
+        else:
+            opened.extend(_walk(f.path, f.kind))
+    return _assemble(opened)
+
+
+@dataclass
+class _Run:
+    """One run of a file being walked: its lines so far and what was wrong with them."""
+
+    start: dict[str, Any]
+    first_line: int
+    body: bytearray = field(default_factory=bytearray)
+    end: dict[str, Any] | None = None
+    damage: list[str] = field(default_factory=list)
+    damaged: int = 0
+    skipped: int = 0
+    torn_line: int | None = None
+    #: unknown event -> [first line, lines]
+    unknown: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _walk(path: str, kind: Kind) -> list[tuple[TraceFile, pl.LazyFrame]]:
+    """A file's runs as the usable lines of each, read line by line."""
+    checker = LineChecker()
+    runs: list[_Run] = []
+    for number, raw in enumerate(sources.lines(path, kind), start=1):
+        if isinstance(raw, bytes) and not raw.strip():
+            continue
+        checked = checker.check(number, raw)
+        line = checked.line
+        if line is not None and line["event"] == schema.TRACE_START:
+            # A run of another major version cannot be read at all.
+            _check_start(path, line, number)
+            runs.append(_Run(start=line, first_line=number))
+        elif not runs:
+            # load_traces checked line 1; only blank lines can come before it.
+            raise TraceError(f"{path}:{number}: the first line is not trace.start")
+        run = runs[-1]
+        torn = isinstance(raw, bytes) and not raw.endswith(b"\n") and line is None
+        if torn:
+            run.torn_line = number
+            continue
+        for severity, message in checked.problems:
+            if severity == "unknown" and line is not None:
+                seen = run.unknown.setdefault(line["event"], [number, 0])
+                seen[1] += 1
+                continue
+            run.damaged += 1
+            if len(run.damage) < _DAMAGE_NAMED:
+                done = "the line was skipped" if not checked.usable else "analyzed as it is"
+                run.damage.append(f"{path}:{number}: {message}; {done}")
+        if not checked.usable:
+            run.skipped += 1
+            continue
+        assert isinstance(raw, bytes)  # a TooLong line is never usable
+        run.body += raw if raw.endswith(b"\n") else raw + b"\n"
+        if line is not None and line["event"] == schema.TRACE_END:
+            run.end = line
+    several = len(runs) > 1
+    return [_salvaged(path, kind, run, several) for run in runs]
+
+
+def _salvaged(path: str, kind: Kind, run: _Run, several: bool) -> tuple[TraceFile, pl.LazyFrame]:
+    damage = list(run.damage)
+    if run.damaged > len(run.damage):
+        damage.append(
+            f"{path}: {run.damaged - len(run.damage)} more damaged lines in this run"
+            f" (`analyze validate {path}` lists them all)"
+        )
+    damage.extend(
+        f"{path}:{first}: unknown event {event!r} on {count} line{'' if count == 1 else 's'},"
+        " first here (written by a newer synctrace/1.x?); the analysis ignores it"
+        for event, (first, count) in run.unknown.items()
+    )
+    f = TraceFile(
+        path=path,
+        start=run.start,
+        end=run.end,
+        torn_line=run.torn_line,
+        kind=kind,
+        first_line=run.first_line,
+        label=f"{path}:{run.first_line}" if several else path,
+        damage=tuple(damage),
+        skipped=run.skipped,
+    )
+    return f, pl.read_ndjson(bytes(run.body), schema=FIELD_SCHEMA).lazy()
+
+
 # --- first and last lines ------------------------------------------------------
-
-
-def _expand(path: str) -> list[str]:
-    """A folder's Parquet files in name order; any other path as it is."""
-    if not os.path.isdir(path):
-        return [path]
-    found = sorted(str(p) for p in Path(path).glob("*.parquet") if p.is_file())
-    if not found:
-        raise TraceError(f"{path}: is a directory, not a trace file")
-    return found
 
 
 def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
@@ -224,7 +430,7 @@ def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
     if kind == "jsonl":
         try:
             with open(path, "rb") as fh:
-                first = fh.readline()
+                first = fh.readline(LINE_LIMIT + 1)
                 tail = _last_line(fh, fh.seek(0, os.SEEK_END))
         except OSError as exc:
             raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
@@ -237,7 +443,7 @@ def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
             " writing it); nothing to analyse"
         )
     with io.BytesIO(data) as fh:
-        first = fh.readline()
+        first = fh.readline(LINE_LIMIT + 1)
         tail = _last_line(fh, len(data))
     f = _trace_file(path, kind, first, tail, lambda: data.count(b"\n"))
     return f, _scan(data, f.torn_line)
@@ -253,13 +459,19 @@ def _trace_file(
     """Check a run's first line and read its last; ``tail`` is the last line and its newline."""
     if not tail[0]:
         raise TraceError(f"{path}: empty file ({_NOT_A_TRACE_HINT})")
+    if len(first) > LINE_LIMIT:
+        raise TraceError(
+            f"{path}:1: the first line is longer than {LINE_LIMIT:,} bytes, far longer than"
+            f" any trace line ({_NOT_A_TRACE_HINT})"
+        )
 
-    start = _parse_object(first)
+    start = parse_object(first)
     if start is None:
         raise TraceError(f"{path}:1: not a JSON object ({_NOT_A_TRACE_HINT})")
     if start.get("event") != schema.TRACE_START:
+        what = repr(start["event"]) if "event" in start else "a JSON object with no event"
         raise TraceError(
-            f"{path}:1: the first line is {start.get('event')!r}, not {schema.TRACE_START}:"
+            f"{path}:1: the first line is {what}, not {schema.TRACE_START}:"
             " the file is cut at the front or is not a synctrace trace; record a new one"
         )
     _check_start(path, start)
@@ -267,7 +479,7 @@ def _trace_file(
     end: dict[str, Any] | None = None
     torn_line: int | None = None
     last, newline_terminated = tail
-    parsed = _parse_object(last)
+    parsed = parse_object(last)
     if parsed is None and not newline_terminated:
         # What a SIGKILL leaves: the writer died inside a line (or inside the
         # compressed stream).  Everything before it is whole, so the run is
@@ -288,14 +500,14 @@ def _open_parquet(path: str) -> tuple[TraceFile, pl.LazyFrame]:
             f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]}); convert the"
             " trace again with `analyze convert`"
         ) from None
-    start = _parse_object(meta.get(PARQUET_START, "").encode())
+    start = parse_object(meta.get(PARQUET_START, "").encode())
     if start is None:
         raise TraceError(
             f"{path}: a Parquet file without synctrace metadata; write it from a trace with"
             f" `analyze convert TRACE -o {Path(path).name}`"
         )
     _check_start(path, start)
-    end = _parse_object(meta.get(PARQUET_END, "").encode())
+    end = parse_object(meta.get(PARQUET_END, "").encode())
     # A field no line of the run had may have been left out of the file.
     rows = pl.scan_parquet(path).with_columns(
         pl.lit(None, dtype).alias(name)
@@ -305,17 +517,18 @@ def _open_parquet(path: str) -> tuple[TraceFile, pl.LazyFrame]:
     return TraceFile(path=path, start=start, end=end, kind="parquet"), rows
 
 
-def _check_start(path: str, start: dict[str, Any]) -> None:
+def _check_start(path: str, start: dict[str, Any], line: int = 1) -> None:
     version = start.get("schema")
     if not isinstance(version, str):
-        raise TraceError(f"{path}:1: trace.start has no schema field ({_NOT_A_TRACE_HINT})")
+        raise TraceError(f"{path}:{line}: trace.start has no schema field ({_NOT_A_TRACE_HINT})")
     if version != schema.SCHEMA_MAJOR and not version.startswith(schema.SCHEMA_MAJOR + "."):
+        where = path if line == 1 else f"{path}:{line}"
         raise TraceError(
-            f"{path}: was written by {version}; this analyzer reads {schema.SCHEMA_MAJOR}:"
+            f"{where}: was written by {version}; this analyzer reads {schema.SCHEMA_MAJOR}:"
             " upgrade synctrace"
         )
-    if not _has_type(start.get("ts"), int):
-        raise TraceError(f"{path}:1: trace.start has no integer ts; the file was edited")
+    if not has_type(start.get("ts"), int):
+        raise TraceError(f"{path}:{line}: trace.start has no integer ts; the file was edited")
 
 
 def _last_line(fh: BinaryIO, size: int) -> tuple[bytes, bool]:
@@ -326,7 +539,9 @@ def _last_line(fh: BinaryIO, size: int) -> tuple[bytes, bool]:
         data = fh.read()
         body = data.rstrip(b"\r\n\t ")
         cut = body.rfind(b"\n")
-        if cut >= 0 or chunk >= size:
+        # Past LINE_LIMIT the last line is no trace line: what is read
+        # already is enough to say so, and reading on would hold it whole.
+        if cut >= 0 or chunk >= size or chunk > LINE_LIMIT:
             return body[cut + 1 :], data.endswith(b"\n")
         chunk *= 4
 
@@ -334,14 +549,6 @@ def _last_line(fh: BinaryIO, size: int) -> tuple[bytes, bool]:
 def _count_newlines(path: str) -> int:
     with open(path, "rb") as fh:
         return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
-
-
-def _parse_object(line: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _scan(source: str | bytes, torn_line: int | None) -> pl.LazyFrame:
@@ -357,67 +564,3 @@ def _scan(source: str | bytes, torn_line: int | None) -> pl.LazyFrame:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         source = data[: data.rindex(b"\n") + 1]
     return pl.scan_ndjson(source, schema=FIELD_SCHEMA)
-
-
-# --- the slow path: naming the bad line --------------------------------------------
-
-
-def _check_lines(f: TraceFile) -> None:
-    """Raise TraceError for the first line of ``f`` that breaks the format."""
-    if f.kind == "parquet":
-        # Typed columns: there is no line to name; diagnose's own message says
-        # which file could not be read.
-        return
-    previous_seq: int | None = None
-    for number, raw in enumerate(sources.lines(f.path, f.kind), start=1):
-        if number == f.torn_line:
-            break
-        if not raw.strip():
-            continue
-        line = _parse_object(raw)
-        where = f"{f.path}:{number}"
-        if line is None:
-            raise TraceError(f"{where}: not a JSON object ({_NOT_A_TRACE_HINT})")
-        _check_fields(where, line)
-        seq = line["seq"]
-        if previous_seq is not None and seq <= previous_seq:
-            raise TraceError(
-                f"{where}: seq {seq} does not follow {previous_seq}: lines were reordered"
-                " or traces concatenated; give each run as its own file"
-            )
-        previous_seq = seq
-
-
-def _check_fields(where: str, line: dict[str, Any]) -> None:
-    for name in schema.COMMON_FIELDS:
-        if line.get(name) is None:
-            raise TraceError(
-                f"{where}: required field {name!r} is missing (every line needs"
-                f" {', '.join(schema.COMMON_FIELDS)}); was the file edited?"
-            )
-    if line["event"] in schema.OPERATIONS and line.get("obj") is None:
-        raise TraceError(f"{where}: {line['event']} has no 'obj' field; was the file edited?")
-    for name, value in line.items():
-        expected = schema.FIELD_TYPES.get(name)
-        if expected is not None and value is not None and not _has_type(value, expected):
-            raise TraceError(
-                f"{where}: field {name!r} should be {_JSON_NAMES[expected]}, not"
-                f" {json.dumps(value)[:40]}; was the file edited?"
-            )
-
-
-_JSON_NAMES: dict[type, str] = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "true or false",
-}
-
-
-def _has_type(value: object, expected: type) -> bool:
-    # bool is an int subclass in Python, but not in JSON.
-    if isinstance(value, bool):
-        return expected is bool
-    if expected is float:
-        return isinstance(value, int | float)
-    return isinstance(value, expected)

@@ -23,9 +23,32 @@ from analyze.threads import threads
 
 
 @dataclass(frozen=True)
+class RunInfo:
+    """One run of the report: where it is, how it ended, and what was found in it."""
+
+    #: Its index: the ``run`` of its findings.
+    run: int
+    file: str
+    #: The line of its trace.start (runs concatenated in one file differ here).
+    first_line: int
+    #: How the report names it: the file, or ``file:LINE`` when the file holds several runs.
+    label: str
+    #: Lines read, trace.start and trace.end included.
+    events: int
+    complete: bool
+    #: trace.end ``reason``, None where the run has no trace.end.
+    reason: str | None
+    #: Values, argv and host were replaced by salted hashes.
+    redacted: bool
+    #: Findings per kind, only the kinds found in this run.
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
 class TraceInfo:
     """What was analysed, and how far its findings can be trusted."""
 
+    #: The trace files read, each once, in the order given (a folder: its traces).
     files: list[str]
     #: Lines read, trace.start and trace.end included.
     events: int
@@ -37,14 +60,19 @@ class TraceInfo:
     warnings: list[str]
     #: trace.start ``wall_time`` of the first file (ISO 8601, UTC), if given.
     started: str | None
-    #: trace.end ``reason`` per file (None where the file has no trace.end).
+    #: trace.end ``reason`` per run (None where the run has no trace.end).
     reasons: list[str | None]
-    #: trace.end ``detail`` and ``exit_code`` per file (None where not given).
+    #: trace.end ``detail`` and ``exit_code`` per run (None where not given).
     details: list[str | None]
     exit_codes: list[int | None]
-    #: trace.start ``time_scale`` per file (1.0 for a run at full speed): times
+    #: trace.start ``time_scale`` per run (1.0 for a run at full speed): times
     #: and durations in the report are the program's own seconds.
     time_scales: list[float]
+    #: Every run, in order (``reasons``, ``details``... are per run too).
+    runs: list[RunInfo]
+    #: Some run was recorded (or rewritten) with ``--redact``: its values,
+    #: argv and host are salted hashes, equal where the originals were.
+    redacted: bool
 
 
 @dataclass(frozen=True)
@@ -129,13 +157,22 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
     # files, polars ran the reading concurrently with ~40 joins and sorts,
     # and the whole cost twice the reading plus the detectors.
     engine: Engine = "streaming" if any(f.kind == "parquet" for f in trace.files) else "in-memory"
+    # Checked before the detectors plan: the frames they share are computed
+    # while planning, and should only ever see well-formed lines.  A trace
+    # with damage (or several runs in a file) is walked line by line once,
+    # and the report goes on with what could be read.
     try:
-        if engine == "in-memory":
-            trace = replace(trace, events=trace.events.collect().lazy())
-        # Checked before the detectors plan: the frames they share are
-        # computed while planning, and should only ever see well-formed lines.
-        if load.problems(trace).collect(engine=engine).height:
-            load.diagnose(trace)
+        trace, broken = _checked(trace, engine)
+    except OSError as exc:
+        raise TraceError(f"cannot read the trace: {exc}") from None
+    if broken is None or broken:
+        # The salvaged lines passed the line checker, which is stricter than
+        # problems(); the lines it kept on purpose (ts going back, unknown
+        # events) would show there again, so only reading them is checked.
+        trace, again = _checked(load.salvage(trace, broken), engine)
+        if again is None:
+            load.diagnose(trace, "polars could not read the lines that passed the checks")
+    try:
         with sharing(engine):
             plans = [
                 trace.events.group_by(RUN).agg(
@@ -168,7 +205,7 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
     for kind, n in found.group_by("kind").len().iter_rows():
         counts[kind] = n
     info = TraceInfo(
-        files=[f.path for f in trace.files],
+        files=list(dict.fromkeys(f.path for f in trace.files)),
         events=int(per_run["lines"].sum()),
         duration_s=float((per_run["last_ts"] - per_run["first_ts"]).sum()) / NS_PER_S,
         complete=trace.complete,
@@ -178,6 +215,8 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
         details=[f.end.get("detail") if f.end else None for f in trace.files],
         exit_codes=[f.end.get("exit_code") if f.end else None for f in trace.files],
         time_scales=[load.time_scale(f) for f in trace.files],
+        runs=_runs(trace, per_run, found),
+        redacted=any(f.redacted for f in trace.files),
     )
     return Report(
         trace=info,
@@ -189,17 +228,70 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
     )
 
 
+def _checked(trace: Trace, engine: Engine) -> tuple[Trace, dict[int, bool] | None]:
+    """The trace read (into memory unless streamed), and its runs that need a slow look.
+
+    Each such run says whether some line of it is unusable (load.problems);
+    none when every line is well formed; None when polars could not read
+    some file at all, so that every run needs one.
+    """
+    try:
+        if engine == "in-memory":
+            trace = replace(trace, events=trace.events.collect().lazy())
+        broken = load.problems(trace).collect(engine=engine)
+    except pl.exceptions.PolarsError:
+        return trace, _unreadable(trace, engine)
+    return trace, dict(broken.select(RUN, "unusable").iter_rows())
+
+
+def _unreadable(trace: Trace, engine: Engine) -> dict[int, bool] | None:
+    """The runs polars cannot read, each read again on its own (None: cannot tell)."""
+    if len(trace.parts) != len(trace.files):
+        return None
+    failed = {}
+    for run, part in enumerate(trace.parts):
+        try:
+            part.collect(engine=engine)
+        except pl.exceptions.PolarsError:
+            failed[run] = True
+    return failed or None
+
+
+def _runs(trace: Trace, per_run: pl.DataFrame, found: pl.DataFrame) -> list[RunInfo]:
+    lines = dict(per_run.select(RUN, "lines").iter_rows())
+    counts: dict[int, dict[str, int]] = {run: {} for run in range(len(trace.files))}
+    for run, kind, n in found.group_by(RUN, "kind").len().sort(RUN, "kind").iter_rows():
+        counts[run][kind] = n
+    return [
+        RunInfo(
+            run=run,
+            file=f.path,
+            first_line=f.first_line,
+            label=f.label,
+            events=int(lines.get(run, 0)),
+            complete=f.end is not None,
+            reason=f.end.get("reason") if f.end else None,
+            redacted=f.redacted,
+            # In the report's order of kinds, not by name.
+            counts={k: counts[run][k] for k in KINDS if k in counts[run]},
+        )
+        for run, f in enumerate(trace.files)
+    ]
+
+
 def _count_warnings(trace: Trace, per_run: pl.DataFrame) -> list[str]:
     """Files whose trace.end counts more lines than were read: lines went missing."""
     read = dict(per_run.select(RUN, "lines").iter_rows())
     notes = []
     for run, f in enumerate(trace.files):
         written = f.end.get("events_written") if f.end else None
-        # events_written counts the lines before trace.end, trace.start included.
-        if isinstance(written, int) and written != read.get(run, 0) - 1:
+        # events_written counts the lines before trace.end, trace.start
+        # included; damaged lines skipped are already named on their own.
+        seen = read.get(run, 0) + f.skipped - 1
+        if isinstance(written, int) and written != seen:
             notes.append(
-                f"trace {f.path}: trace.end counts {written} lines before it but"
-                f" {read.get(run, 0) - 1} were read: the file was cut or edited, so findings"
+                f"trace {f.label}: trace.end counts {written} lines before it but"
+                f" {seen} were read: the file was cut or edited, so findings"
                 " may be incomplete"
             )
     return notes

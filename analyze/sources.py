@@ -1,17 +1,22 @@
-"""What a trace file holds (JSON lines, gzip, zstd or Parquet), and its bytes decompressed.
+"""What a trace file holds (JSON lines, gzip, zstd or Parquet), its bytes and its lines.
 
 A file's kind is told by its first bytes, not its name, so a renamed or
-piped-in trace is still read the right way.  Compressed traces are
-decompressed whole into memory: a ``.jsonl.gz`` is then read exactly like
-the plain file it stands for, at the cost of holding its lines once (the
-plain file's pages are held just the same when polars maps it).
+piped-in trace is still read the right way.  For the report's fast path
+compressed traces are decompressed whole into memory: a ``.jsonl.gz`` is
+then read exactly like the plain file it stands for, at the cost of holding
+its lines once (the plain file's pages are held just the same when polars
+maps it).  The slow paths (naming damage, ``validate``, ``redact``) stream
+lines instead, a bounded piece at a time, so that neither a big trace nor
+one enormous line is ever held whole.
 """
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Callable, Iterator
-from typing import Final, Literal, Protocol
+from pathlib import Path
+from typing import Final, Literal, NamedTuple, Protocol
 
 from analyze.errors import TraceError
 
@@ -26,6 +31,46 @@ _MAGIC: Final[dict[bytes, Kind]] = {
 #: Compressed bytes fed to the decompressor at a time, so that a damaged
 #: file fails early and a cut one keeps everything before the cut.
 _PIECE: Final = 1 << 20
+
+#: The longest line read as a line.  Trace lines are short (values are cut
+#: to ``VALUE_REPR_LIMIT``, log messages to ``LOG_MESSAGE_LIMIT``); even a
+#: trace.end listing a thousand blocked threads is ~150 kB.  A longer
+#: "line" is not a trace line, and is skipped a piece at a time rather
+#: than read into memory just to be complained about.
+LINE_LIMIT: Final = 1 << 20
+
+#: What a folder's traces are named, as ``analyze`` and ``tracer`` name them.
+TRACE_SUFFIXES: Final = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet")
+
+
+class TooLong(NamedTuple):
+    """A line longer than LINE_LIMIT: only its size is kept."""
+
+    size: int
+    #: Whether a newline ended it (False: it ran to the end of the file).
+    terminated: bool
+
+
+def expand(path: str) -> list[str]:
+    """The trace files a path stands for: a folder's traces in name order, a file as it is.
+
+    A folder's traces are its files named like traces (TRACE_SUFFIXES), not
+    its subfolders'.  Raises TraceError for a folder with none.
+    """
+    if not os.path.isdir(path):
+        return [path]
+    found = sorted(
+        str(p)
+        for p in Path(path).iterdir()
+        if p.is_file() and p.name.lower().endswith(TRACE_SUFFIXES)
+    )
+    if not found:
+        raise TraceError(
+            f"{path}: a folder with no traces in it (looked for"
+            f" {', '.join('*' + s for s in TRACE_SUFFIXES)}); give trace files, or a folder"
+            " that holds them"
+        )
+    return found
 
 
 def kind_of(path: str) -> Kind:
@@ -57,26 +102,76 @@ def decompress(path: str, kind: Kind) -> tuple[bytes, bool]:
             return _inflate(raw, lambda: zlib.decompressobj(wbits=31))
         return _inflate(raw, _zstd_member)
     except (zlib.error, _zstd_error()) as exc:
-        tool = "gzip -t" if kind == "gzip" else "zstd -t"
-        raise TraceError(
-            f"{path}: the {kind} data is damaged ({exc}); the file was changed after it was"
-            f" written (check with `{tool} {path}`), so record the run again"
-        ) from None
+        raise _damaged(path, kind, exc) from None
 
 
-def lines(path: str, kind: Kind) -> Iterator[bytes]:
-    """Every line of a JSON-lines, gzip or zstd trace, with its newline, for the slow checks."""
-    if kind == "jsonl":
+def _damaged(path: str, kind: Kind, exc: Exception) -> TraceError:
+    tool = "gzip -t" if kind == "gzip" else "zstd -t"
+    return TraceError(
+        f"{path}: the {kind} data is damaged ({exc}); the file was changed after it was"
+        f" written (check with `{tool} {path}`), so record the run again"
+    )
+
+
+def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Iterator[bytes | TooLong]:
+    """Every line of a JSON-lines, gzip or zstd trace, in order, streamed.
+
+    A line is yielded with its newline (the last one may lack it: the run
+    was killed while writing it); a line longer than ``limit`` is yielded
+    as :class:`TooLong`, having been skipped a piece at a time.  Memory is
+    bounded by ``limit`` and one decompressed piece, whatever the file.
+    A compressed stream cut short ends the lines where its data ends;
+    damaged compressed data raises TraceError.
+    """
+    buffer = bytearray()
+    skipping = 0  # bytes of an over-long line seen so far, 0 when not in one
+    for piece in _pieces(path, kind):
+        at = 0
+        while at < len(piece):
+            newline = piece.find(b"\n", at)
+            stop = len(piece) if newline < 0 else newline + 1
+            if skipping:
+                skipping += stop - at
+            else:
+                buffer += piece[at:stop]
+                if len(buffer) > limit:
+                    skipping, buffer = len(buffer), bytearray()
+            at = stop
+            if newline < 0:
+                break
+            if skipping:
+                yield TooLong(skipping, True)
+                skipping = 0
+            else:
+                yield bytes(buffer)
+                buffer.clear()
+    if skipping:
+        yield TooLong(skipping, False)
+    elif buffer:
+        yield bytes(buffer)
+
+
+def _pieces(path: str, kind: Kind) -> Iterator[bytes]:
+    """The file's decompressed bytes, a piece at a time."""
+    try:
         with open(path, "rb") as fh:
-            yield from fh
-        return
-    data, _ = decompress(path, kind)
-    start = 0
-    while start < len(data):
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end + 1
-        yield data[start:end]
-        start = end
+            if kind == "jsonl":
+                yield from iter(lambda: fh.read(_PIECE), b"")
+                return
+            member = (lambda: zlib.decompressobj(wbits=31)) if kind == "gzip" else _zstd_member
+            obj = member()
+            try:
+                for raw in iter(lambda: fh.read(_PIECE), b""):
+                    while raw:
+                        yield obj.decompress(raw)
+                        if not obj.eof:
+                            break
+                        # The next member (frame) begins in what is left.
+                        raw, obj = obj.unused_data, member()
+            except (zlib.error, _zstd_error()) as exc:
+                raise _damaged(path, kind, exc) from None
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
 class _Member(Protocol):

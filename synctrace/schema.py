@@ -244,7 +244,8 @@ EMPTY_ERRORS: Final = frozenset({"IndexError", "Empty", "ValueError"})
 #: trace.start: the schema, run id, process and the wall-clock time (ISO 8601,
 #: UTC) that corresponds to this line's ``ts``; ``time_scale`` (absent when 1)
 #: is ``tracer run --time-scale``: the program's clock ran 1/time_scale times
-#: as fast as ``ts``.
+#: as fast as ``ts``; ``redacted`` (absent unless true): the program's data
+#: was written as salted hashes (``synctrace.redact``).
 START_FIELDS: Final = (
     "schema",
     "run_id",
@@ -255,6 +256,7 @@ START_FIELDS: Final = (
     "wall_time",
     "native",
     "time_scale",
+    "redacted",
 )
 #: trace.end: why the run ended, how many lines were written before this one
 #: and how many events could not be written, and the threads still blocked.

@@ -49,14 +49,19 @@ __all__ = [
 
 
 @contextmanager
-def record(path: str | os.PathLike[str] = "trace.jsonl") -> Iterator[Recorder]:
+def record(
+    path: str | os.PathLike[str] = "trace.jsonl", *, redact: bool = False
+) -> Iterator[Recorder]:
     """Record every traced operation made inside the block into ``path``.
 
     The file is created (or emptied) before the block runs; a path that
     cannot be written raises ``TraceFileError`` at once.  However the block
-    ends, the trace ends with a ``trace.end`` line saying why.
+    ends, the trace ends with a ``trace.end`` line saying why.  With
+    ``redact``, the program's data (values, exception and log messages,
+    argv, host) is written as short salted hashes, equal where the
+    originals were, so that the trace can be shared and still analyzed.
     """
-    recorder = Recorder(path).start()
+    recorder = Recorder(path, redact=redact).start()
     try:
         yield recorder
     except BaseException as exc:

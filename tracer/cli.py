@@ -47,6 +47,13 @@ output_option = click.option(
     show_default=True,
     help="Where to write the trace.",
 )
+#: The same for every command that records.
+redact_option = click.option(
+    "--redact",
+    is_flag=True,
+    help="Write values, exception and log messages, argv and host as short salted "
+    "hashes (equal values stay equal), to share the trace without its data.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,6 +64,7 @@ def cli() -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @output_option
+@redact_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -81,6 +89,7 @@ def cli() -> None:
 @click.argument("program", nargs=-1, type=click.UNPROCESSED)
 def run(
     output: str,
+    redact: bool,
     timeout: float | None,
     time_scale: float,
     module: str | None,
@@ -89,8 +98,8 @@ def run(
     """Run a program unmodified and record its trace.
 
     \b
-      tracer run [-o FILE] [--timeout SECONDS] [--time-scale F] script.py [ARGS...]
-      tracer run [-o FILE] [--timeout SECONDS] [--time-scale F] -m module [ARGS...]
+      tracer run [-o FILE] [--redact] [--timeout SECONDS] [--time-scale F] script.py [ARGS...]
+      tracer run [-o FILE] [--redact] [--timeout SECONDS] [--time-scale F] -m module [ARGS...]
 
     The program runs as `python script.py ARGS` would: same argv, path,
     streams and exit status.  Its threading and queue primitives, its
@@ -106,7 +115,7 @@ def run(
             "or a module (tracer run -m module)"
         )
     try:
-        return run_module.ProgramRun(target, output, timeout, time_scale)
+        return run_module.ProgramRun(target, output, timeout, time_scale, redact=redact)
     except run_module.ProgramError as exc:
         raise TracerUsageError(str(exc)) from None
     except tracer.TraceFileError as exc:
@@ -152,6 +161,7 @@ def run(
 )
 @click.option("--seed", type=int, default=None, help="Seed for the random item values.")
 @output_option
+@redact_option
 def demo(
     variant: str,
     items: int,
@@ -160,6 +170,7 @@ def demo(
     time_scale: float,
     seed: int | None,
     output: str,
+    redact: bool,
 ) -> None:
     """Run the cookbook producer/consumer instrumented, and record a trace."""
     try:
@@ -171,6 +182,7 @@ def demo(
             time_scale=time_scale,
             seed=seed,
             output=output,
+            redact=redact,
         )
     except tracer.TraceFileError as exc:
         raise TracerUsageError(f"{exc} (choose another path with -o)") from None

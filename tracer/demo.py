@@ -56,15 +56,16 @@ def run(
     time_scale: float = 0.1,
     seed: int | None = None,
     output: str | Path = "trace.jsonl",
+    redact: bool = False,
 ) -> DemoResult:
-    """Run one variant under ``tracer.record(output)`` and return what happened."""
+    """Run one variant under ``tracer.record(output, redact=redact)`` and return what happened."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}: choose one of {', '.join(VARIANTS)}")
     if items < 0 or producers < 1 or consumers < 1 or time_scale < 0:
         raise ValueError("items must be >= 0, producers and consumers >= 1, time scale >= 0")
     rng = random.Random(seed)
     program = _cookbook if variant == "cookbook" else _fixed
-    with tracer.record(output) as recorder:
+    with tracer.record(output, redact=redact) as recorder:
         produced, consumed, left = program(
             _shares(items, producers), consumers, time_scale, rng, recorder
         )

@@ -70,6 +70,10 @@ def header_facts(report: Report) -> list[str]:
         # The report's times are the program's; say how they relate to the wall clock.
         factors = ", ".join(f"{scale:g}" for scale in scaled)
         facts.append(f"time-scaled x{factors}: times are the program's own seconds")
+    if info.redacted:
+        facts.append("redacted: values, argv and host are salted hashes")
+    if len(info.runs) > 1:
+        facts.append(f"{len(info.runs)} runs")
     facts.append("complete" if info.complete else "INCOMPLETE (no trace.end)")
     return facts
 
@@ -118,9 +122,30 @@ def thread_rows(report: Report) -> list[tuple[str, ...]]:
     ]
 
 
-def file_label(report: Report, file: str) -> str:
-    """Which file a finding is from, only when there is more than one."""
-    return f" [{file}]" if len(report.trace.files) > 1 else ""
+def file_label(report: Report, run: int) -> str:
+    """Which run a finding is from (its file, or file:line of its start), when there are several."""
+    return f" [{report.trace.runs[run].label}]" if len(report.trace.runs) > 1 else ""
+
+
+def run_table(report: Report) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The table across runs: each run, how it ended, and its findings by kind.
+
+    Only kinds found in some run get a column; empty when there is one run.
+    """
+    runs = report.trace.runs
+    if len(runs) < 2:
+        return (), []
+    kinds = [k for k in report.counts if any(k in r.counts for r in runs)]
+    header = ("run", "ended", *kinds)
+    rows = [
+        (
+            r.label,
+            r.reason or "INCOMPLETE",
+            *(number(r.counts.get(k, 0)) for k in kinds),
+        )
+        for r in runs
+    ]
+    return header, rows
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ _FINDING_KEYS: Final = {
     "site": "site",
     "message": "message",
     "file": "file",
+    # The finding's index in "runs" (several runs may share a file).
+    "run": "run",
     "seq": "seq",
     # The finding's index in "causes".
     "cause": "cause",
@@ -63,7 +65,23 @@ def report_dict(report: Report) -> dict[str, Any]:
             "details": info.details,
             "exit_codes": info.exit_codes,
             "time_scales": info.time_scales,
+            "runs": len(info.runs),
+            "redacted": info.redacted,
         },
+        "runs": [
+            {
+                "run": r.run,
+                "file": r.file,
+                "first_line": r.first_line,
+                "label": r.label,
+                "events": r.events,
+                "complete": r.complete,
+                "reason": r.reason,
+                "redacted": r.redacted,
+                "counts": r.counts,
+            }
+            for r in info.runs
+        ],
         "counts": report.counts,
         "causes": [
             {

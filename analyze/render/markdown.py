@@ -16,6 +16,7 @@ from analyze.render._common import (
     ending,
     header_facts,
     kind_summary,
+    run_table,
     severity_summary,
     thread_rows,
 )
@@ -40,6 +41,9 @@ def render_markdown(report: Report, *, show_all: bool = False) -> str:
         f" {severity_summary(report)} "
         f"({kind_summary(report)}).",
     ]
+    header, rows = run_table(report)
+    if rows:
+        out.extend(["", "### Runs", "", "Findings by kind in each run.", "", *_table(header, rows)])
     if report.causes.height:
         out.extend(["", "### Causes", ""])
         for cause in report.causes.iter_rows(named=True):
@@ -64,7 +68,8 @@ def render_markdown(report: Report, *, show_all: bool = False) -> str:
 
 def _findings(report: Report, *, show_all: bool) -> list[str]:
     """The findings table, by cause, and a line saying how many were left out."""
-    multi = len(report.trace.files) > 1
+    multi = len(report.trace.runs) > 1
+    labels = [r.label for r in report.trace.runs]
     header = ["cause", "time (s)", "severity", "kind", "thread", "object", "site", "message"]
     rows: list[list[str | None]] = []
     hidden = 0
@@ -81,10 +86,10 @@ def _findings(report: Report, *, show_all: bool) -> list[str]:
                 f["site"],
                 f["message"],
             ]
-            + ([f["file"]] if multi else [])
+            + ([labels[f["run"]]] if multi else [])
             for f in block.findings.iter_rows(named=True)
         )
-    out = _table(header + (["file"] if multi else []), rows)
+    out = _table(header + (["run"] if multi else []), rows)
     if hidden:
         out.extend(
             ["", f"The first {PER_CAUSE} findings of each cause; {hidden} more: use `--all`."]

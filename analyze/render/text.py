@@ -19,6 +19,7 @@ from analyze.render._common import (
     file_label,
     header_facts,
     kind_summary,
+    run_table,
     severity_summary,
     thread_rows,
 )
@@ -49,6 +50,7 @@ def render_text(report: Report, *, show_all: bool = False, color: bool = False) 
     noun = "finding" if total == 1 else "findings"
     out.append(paint.counts(_wrap(f"{total} {noun}: {severity_summary(report)}", indent="  ")))
     out.append(paint.counts(_wrap(kind_summary(report), indent="  ")))
+    out.extend(_runs(report, paint))
     out.extend(_causes(report, paint))
     out.extend(_findings(report, paint, show_all=show_all))
     if report.containers.height:
@@ -67,6 +69,24 @@ def _header(report: Report) -> list[str]:
     if len(facts) + 2 + len(ended) <= WIDTH:
         return [f"{facts}, {ended}"]
     return [_wrap(facts + ",", indent="  "), _wrap(ended, indent="  ", first="  ")]
+
+
+def _runs(report: Report, paint: Style) -> list[str]:
+    """The table across runs; as a list, a run a line, when the table is too wide for 80."""
+    header, rows = run_table(report)
+    if not rows:
+        return []
+    table = _table(header, rows, fit=False)
+    if max(len(line) for line in table) <= WIDTH:
+        return ["", paint.heading("Runs (findings by kind)"), *table]
+    width = max(len(row[0]) for row in rows)
+    ended = max(len(row[1]) for row in rows)
+    out = ["", paint.heading("Runs (findings by kind)")]
+    for label, reason, *counts in rows:
+        found = ", ".join(f"{k} {n}" for k, n in zip(header[2:], counts, strict=True) if n != "0")
+        first = f"  {label:<{width}}  {reason:<{ended}}  "
+        out.append(_wrap(first + (found or "no findings"), indent=" " * min(len(first), 40)))
+    return out
 
 
 def _causes(report: Report, paint: Style) -> list[str]:
@@ -102,7 +122,7 @@ def _findings(report: Report, paint: Style, *, show_all: bool) -> list[str]:
             where = " · ".join(str(x) for x in (f["thread"], f["obj"], f["site"]) if x)
             line = _wrap(
                 f"{f['ts_s']:>{width}.3f} s  {f['severity']:<7} {f['kind']}  {where}"
-                f"{file_label(report, f['file'])}",
+                f"{file_label(report, f['run'])}",
                 indent=_INDENT,
                 first="  ",
             )
@@ -129,14 +149,21 @@ def _wrap(text: str, *, indent: str, first: str = "") -> str:
     )
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """Columns left-aligned (first) or right-aligned (numbers), two spaces apart."""
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, fit: bool = True) -> list[str]:
+    """Columns left-aligned (first) or right-aligned (numbers), two spaces apart.
+
+    With ``fit``, a first cell too long for 80 columns is cut short.
+    """
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    # Long names would push the numbers off the screen: cut the first column.
-    widths[0] = min(widths[0], max(len(header[0]), WIDTH - 2 - sum(w + 2 for w in widths[1:])))
+    if fit:
+        # Long names would push the numbers off the screen: cut the first column.
+        rest = WIDTH - 2 - sum(w + 2 for w in widths[1:])
+        widths[0] = min(widths[0], max(len(header[0]), rest))
 
     def line(cells: Sequence[str]) -> str:
-        name = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"
+        name = cells[0]
+        if len(name) > widths[0]:
+            name = name[: widths[0] - 1] + "…"
         rest = (cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))
         return "  " + "  ".join([name.ljust(widths[0]), *rest]).rstrip()
 

@@ -119,10 +119,26 @@ def test_damaged_stream_is_one_line_naming_the_file(tmp_path: Path, suffix: str)
     assert result.stderr.count("\n") == 1
 
 
-def test_bad_line_inside_a_compressed_trace_is_named(tmp_path: Path) -> None:
-    """A line breaking the format inside a gzip trace is named by its number, as in plain ones."""
+@pytest.mark.parametrize("suffix", COMPRESSORS)
+def test_bad_line_inside_a_compressed_trace_is_named(tmp_path: Path, suffix: str) -> None:
+    """A line breaking the format inside a compressed trace is skipped and named, as in plain."""
     lines = COOKBOOK.read_bytes().splitlines(keepends=True)
     lines[3] = b'{"event": "event.set", "ts": "soon"}\n'
-    path = _written(tmp_path, "gz", gzip.compress(b"".join(lines)))
-    with pytest.raises(TraceError, match=rf"^{path}:4: "):
-        _report(path)
+    path = _written(tmp_path, suffix, COMPRESSORS[suffix](b"".join(lines)))
+    report = _report(path)
+    assert report.trace.warnings[0] == (
+        f"{path}:4: required field 'seq' is missing (every line needs event, ts, seq, thread,"
+        " thread_id); the line was skipped"
+    )
+    assert report.trace.events == len(lines) - 1
+
+
+@pytest.mark.parametrize("suffix", COMPRESSORS)
+def test_concatenated_compressed_runs_are_two_runs(tmp_path: Path, suffix: str) -> None:
+    """Two compressed runs joined with cat are read as two runs, like plain ones."""
+    one = COMPRESSORS[suffix](COOKBOOK.read_bytes())
+    path = _written(tmp_path, suffix, one + one)
+    report = _report(path)
+    assert [r.first_line for r in report.trace.runs] == [1, COOKBOOK.read_text().count("\n") + 1]
+    assert report.counts == {k: 2 * n for k, n in _report(COOKBOOK).counts.items()}
+    assert report.trace.warnings == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -82,14 +83,22 @@ def test_empty_file(tmp_path: Path) -> None:
     assert report_error(path) == f"{path}: empty file {HINT}"
 
 
-def test_not_json_names_the_line(recorder: Recorder, write_trace: WriteTrace) -> None:
-    """A line in the middle that is not JSON is named by file:line."""
+def test_not_json_in_the_middle_is_skipped_and_named(
+    recorder: Recorder, write_trace: WriteTrace
+) -> None:
+    """A line in the middle that is not JSON is left out, named by file:line, and the rest read."""
     recorder.set()
     path = write_trace(recorder)
     lines = path.read_text().splitlines(keepends=True)
     lines.insert(2, "this is not json\n")
     path.write_text("".join(lines))
-    assert report_error(path) == f"{path}:3: not a JSON object {HINT}"
+    report = build_report(load_traces([path]))
+    assert report.trace.warnings == [
+        f"{path}:3: not a JSON object; the line was skipped",
+        f"trace {path}: trace.end counts 2 lines before it but 3 were read: the file was cut"
+        " or edited, so findings may be incomplete",
+    ]
+    assert (report.trace.events, report.counts["unwaited-signal"]) == (3, 1)
 
 
 def test_a_non_trace_file(tmp_path: Path) -> None:
@@ -124,44 +133,155 @@ def test_minor_version_is_accepted(recorder: Recorder, write_trace: WriteTrace) 
     assert build_report(load_traces([write_trace(recorder)])).trace.complete
 
 
+def damage(path: Path) -> list[str]:
+    """The report's warnings about damaged lines (those naming a line of ``path``)."""
+    return [w for w in build_report(load_traces([path])).trace.warnings if w.startswith(f"{path}:")]
+
+
 def test_missing_required_field(recorder: Recorder, write_trace: WriteTrace) -> None:
-    """A line without seq is named with the field and the rule."""
+    """A line without seq is skipped and named with the field and the rule."""
     recorder.set()
     del recorder.lines[1]["seq"]
     path = write_trace(recorder)
-    assert report_error(path) == (
+    assert damage(path) == [
         f"{path}:2: required field 'seq' is missing (every line needs event, ts, seq, thread,"
-        " thread_id); was the file edited?"
-    )
+        " thread_id); the line was skipped"
+    ]
 
 
 def test_wrong_type(recorder: Recorder, write_trace: WriteTrace) -> None:
-    """A field of the wrong JSON type is named with its line."""
+    """A field of the wrong JSON type is skipped and named with its line; the rest is found."""
     recorder.set()
     recorder.set()
     recorder.lines[2]["waiters"] = "none"
     path = write_trace(recorder)
-    assert report_error(path) == (
-        f"{path}:3: field 'waiters' should be an integer, not \"none\"; was the file edited?"
-    )
+    assert damage(path) == [
+        f"{path}:3: field 'waiters' should be an integer, not \"none\"; the line was skipped"
+    ]
+    assert build_report(load_traces([path])).counts["unwaited-signal"] == 1
 
 
 def test_operation_without_obj(recorder: Recorder, write_trace: WriteTrace) -> None:
-    """An operation line without the object it acted on is refused."""
+    """An operation line without the object it acted on is skipped and named."""
     recorder.set()
     del recorder.lines[1]["obj"]
     path = write_trace(recorder)
-    assert report_error(path) == f"{path}:2: event.set has no 'obj' field; was the file edited?"
+    assert damage(path) == [f"{path}:2: event.set has no 'obj' field; the line was skipped"]
 
 
-def test_concatenated_traces(recorder: Recorder, write_trace: WriteTrace) -> None:
-    """Two traces glued into one file break the seq rule; the message says to split them."""
+def test_ts_going_back_is_kept_and_named(recorder: Recorder, write_trace: WriteTrace) -> None:
+    """A line whose ts is earlier than the line before is analysed as it is, with a warning."""
+    recorder.set()
+    recorder.set()
+    recorder.lines[2]["ts"] -= 3_000_000
+    path = write_trace(recorder)
+    assert damage(path) == [
+        f"{path}:3: ts goes back 2.000 ms from the line before; analyzed as it is"
+    ]
+    assert build_report(load_traces([path])).counts["unwaited-signal"] == 2
+
+
+def test_mismatched_end_is_kept_and_named(recorder: Recorder, write_trace: WriteTrace) -> None:
+    """An end whose begin_seq names a begin of another kind is analysed as it is, and named."""
+    wait = recorder.wait(thread="Thread-1")
+    recorder.set(waiters=1)
+    recorder.finish(wait, result=True, timed_out=False)
+    recorder.lines[-1]["event"] = "cond.wait.end"
+    path = write_trace(recorder)
+    assert damage(path) == [
+        f"{path}:4: cond.wait.end ends the begin at line 2, which event.wait.end should end;"
+        " analyzed as it is"
+    ]
+
+
+def test_unknown_events_are_named_once_each(recorder: Recorder, write_trace: WriteTrace) -> None:
+    """Events from a newer synctrace/1.x are ignored, warned once per name with count and line."""
+    recorder.set()
+    for _ in range(3):
+        recorder.op("event.frob", "ready", knob=1)
+    recorder.op("lock.wiggle", "l")
+    path = write_trace(recorder)
+    report = build_report(load_traces([path]))
+    assert damage(path) == [
+        f"{path}:3: unknown event 'event.frob' on 3 lines, first here (written by a newer"
+        " synctrace/1.x?); the analysis ignores it",
+        f"{path}:6: unknown event 'lock.wiggle' on 1 line, first here (written by a newer"
+        " synctrace/1.x?); the analysis ignores it",
+    ]
+    assert report.counts["unwaited-signal"] == 1
+
+
+def test_many_damaged_lines_are_counted_not_listed(
+    recorder: Recorder, write_trace: WriteTrace
+) -> None:
+    """Past ten damaged lines in a run the report counts the rest and points to validate."""
+    for _ in range(15):
+        recorder.set()
+    path = write_trace(recorder)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:2] + ["junk\n"] * 12 + lines[2:]))
+    notes = damage(path)
+    assert len(notes) == 11
+    assert notes[-1] == (
+        f"{path}: 2 more damaged lines in this run (`analyze validate {path}` lists them all)"
+    )
+
+
+def test_a_huge_line_is_skipped_in_bounded_memory(
+    recorder: Recorder, write_trace: WriteTrace
+) -> None:
+    """A line of several MB inside a trace is skipped by its size, not read whole."""
+    recorder.set()
+    path = write_trace(recorder)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "x" * (3 << 20) + "\n" + "".join(lines[1:]))
+    assert damage(path)[0] == (
+        f"{path}:2: a line of 3,145,729 bytes, longer than any trace line; the line was skipped"
+    )
+
+
+def test_a_file_of_one_huge_line_is_refused(tmp_path: Path) -> None:
+    """A file whose first line is megabytes long is not a trace: one line, no traceback."""
+    path = tmp_path / "blob.jsonl"
+    path.write_bytes(b"{" * (3 << 20))
+    assert report_error(path) == (
+        f"{path}:1: the first line is longer than 1,048,576 bytes, far longer than any trace"
+        f" line {HINT}"
+    )
+
+
+def test_concatenated_traces_are_several_runs(recorder: Recorder, write_trace: WriteTrace) -> None:
+    """Two traces glued into one file (cat a b) are two runs, each named file:line."""
     recorder.set()
     path = write_trace(recorder)
     path.write_text(path.read_text() * 2)
-    assert report_error(path) == (
-        f"{path}:4: seq 0 does not follow 2: lines were reordered or traces concatenated;"
-        " give each run as its own file"
+    report = build_report(load_traces([path]))
+    assert [(r.label, r.first_line, r.events, r.counts) for r in report.trace.runs] == [
+        (f"{path}:1", 1, 3, {"unwaited-signal": 1}),
+        (f"{path}:4", 4, 3, {"unwaited-signal": 1}),
+    ]
+    assert (report.trace.files, report.trace.warnings) == ([str(path)], [])
+    assert report.findings["run"].to_list() == [0, 1]
+
+
+def test_a_folder_is_its_traces_in_name_order(
+    recorder: Recorder, write_trace: WriteTrace, tmp_path: Path
+) -> None:
+    """A folder stands for every trace in it, any supported extension, sorted by name."""
+    recorder.set()
+    write_trace(recorder, name="b.jsonl")
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress((tmp_path / "b.jsonl").read_bytes()))
+    (tmp_path / "notes.txt").write_text("not a trace")
+    report = build_report(load_traces([tmp_path]))
+    assert report.trace.files == [str(tmp_path / "a.jsonl.gz"), str(tmp_path / "b.jsonl")]
+
+
+def test_a_folder_without_traces_is_refused(tmp_path: Path) -> None:
+    """A folder holding no trace is one line saying what was looked for."""
+    (tmp_path / "notes.txt").write_text("not a trace")
+    assert report_error(tmp_path) == (
+        f"{tmp_path}: a folder with no traces in it (looked for *.jsonl, *.jsonl.gz,"
+        " *.jsonl.zst, *.parquet); give trace files, or a folder that holds them"
     )
 
 
@@ -176,3 +296,28 @@ def test_line_count_mismatch_is_a_warning(recorder: Recorder, write_trace: Write
         f"trace {path}: trace.end counts 3 lines before it but 2 were read: the file was cut"
         " or edited, so findings may be incomplete"
     ]
+
+
+def test_only_damaged_files_are_walked_line_by_line(
+    recorder: Recorder, write_trace: WriteTrace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sound file stays on polars' fast path; only the file with damage is walked again."""
+    from analyze import load
+
+    walked: list[str] = []
+    walk = load._walk
+
+    def spy(path: str, kind: load.Kind) -> list[tuple[load.TraceFile, object]]:
+        walked.append(path)
+        return walk(path, kind)  # type: ignore[return-value]
+
+    monkeypatch.setattr(load, "_walk", spy)
+    recorder.set()
+    sound = write_trace(recorder)
+    damaged = write_trace(recorder)
+    damaged.write_text(damaged.read_text().replace('"waiters": 0', '"waiters": "0"'))
+    build_report(load_traces([sound]))
+    assert walked == []
+    report = build_report(load_traces([sound, damaged]))
+    assert walked == [str(damaged)]
+    assert report.counts["unwaited-signal"] == 1

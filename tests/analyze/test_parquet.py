@@ -154,3 +154,37 @@ def test_copy_of_a_parquet_trace_is_read_by_content(tmp_path: Path) -> None:
     _cli("convert", COOKBOOK, "-o", tmp_path / "t.parquet")
     shutil.copy(tmp_path / "t.parquet", tmp_path / "t.jsonl")
     _same(_report(tmp_path / "t.jsonl"), _report(COOKBOOK))
+
+
+def test_parquet_with_an_unknown_event_is_analyzed_with_a_warning(
+    tmp_path: Path, recorder: Recorder, write_trace: WriteTrace
+) -> None:
+    """A converted trace of a newer 1.x (an unknown event) is reported, saying so."""
+    recorder.set()
+    recorder.op("queue.peek", "q")
+    parquet = tmp_path / "t.parquet"
+    assert _cli("convert", write_trace(recorder), "-o", parquet).exit_code == 0
+    report = _report(parquet)
+    assert report.counts["unwaited-signal"] == 1
+    assert report.trace.warnings == [
+        f"{parquet}: some lines break the format's rules (an unknown event, ts going back, or"
+        " an end that does not match its begin); analyzed as they are (`analyze validate`"
+        " the trace it was converted from names them)"
+    ]
+
+
+def test_converting_runs_joined_with_cat_is_refused(
+    tmp_path: Path, recorder: Recorder, write_trace: WriteTrace
+) -> None:
+    """A file of two runs is not one Parquet trace: one line, exit 2, nothing written."""
+    recorder.set()
+    path = write_trace(recorder)
+    path.write_text(path.read_text() * 2)
+    parquet = tmp_path / "t.parquet"
+    result = _cli("convert", path, "-o", parquet)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {path}: holds 2 runs (traces joined with cat), and a Parquet file holds one;"
+        " convert each run's own trace, or report on this file as it is\n",
+    )
+    assert not parquet.exists() and not Path(f"{parquet}.partial").exists()

@@ -109,14 +109,18 @@ class Recorder:
         flush_interval: float = FLUSH_INTERVAL,
         max_pending: int = MAX_PENDING,
         time_scale: float = 1.0,
+        redact: bool = False,
     ) -> None:
         self.path = os.fspath(path)
         #: ``tracer run --time-scale``: written in trace.start when not 1.
         self.time_scale = time_scale
+        #: ``--redact``: values, exception and log messages, argv and host are
+        #: written as salted hashes (the writer does it; trace.start says so).
+        self.redact = redact
         #: Changes with each recording, so containers know when their item
         #: numbering belongs to an earlier one.
         self.generation = next(_generations)
-        self._writer = TraceWriter(self.path)  # raises TraceFileError first
+        self._writer = TraceWriter(self.path, redact=redact)  # raises TraceFileError first
         self._flush_interval = flush_interval
         # seq 0 is trace.start, which the recorder writes itself.
         #: Where events go: drop-ins with a native fast path (List) call it.

@@ -15,19 +15,31 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import zlib
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import orjson
 import structlog
 
+from synctrace.redact import MAPPING_FIELDS, TEXT_FIELDS, Redactor
 from tracer.recording import site as _site
 
 if TYPE_CHECKING:
     # Encoded lines come as bytes, or as the native sink's Lines: its
     # encoding buffer, lent without a copy.
     from typing_extensions import Buffer
+
+#: A text field's key and its encoded string.  In JSON a quote inside a
+#: string is always escaped, so ``"value":"`` can only be the key itself.
+_TEXT_FIELD: Final = re.compile(
+    rb'"(' + b"|".join(n.encode() for n in TEXT_FIELDS) + rb')":"((?:[^"\\]|\\.)*)"'
+)
+#: Lines with a mapping field (a log line's ``fields``) are parsed again.
+_MAPPING_FIELD: Final = re.compile(
+    rb'"(?:' + b"|".join(n.encode() for n in MAPPING_FIELDS) + rb')":\{'
+)
 
 
 class TraceFileError(Exception):
@@ -93,8 +105,11 @@ def compression_of(path: str) -> str | None:
 class TraceWriter:
     """Owns the trace file: writes encoded lines, and renders start and end."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, redact: bool = False) -> None:
         self.path = path
+        #: Set for a recording with ``redact``: every line's data is hashed
+        #: on its way to the file (``synctrace.redact``).
+        self._redactor = Redactor() if redact else None
         kind = compression_of(path)
         try:
             self._codec: _Gzip | _Zstd | None = (
@@ -123,6 +138,8 @@ class TraceWriter:
 
     def render(self, line: dict[str, Any]) -> bytes:
         """One metadata line, rendered by structlog, with its newline."""
+        if self._redactor is not None:
+            line = self._redactor.line(dict(line))
         rendered = self._render(None, line["event"], line)
         return (rendered if isinstance(rendered, bytes) else rendered.encode()) + b"\n"
 
@@ -137,11 +154,39 @@ class TraceWriter:
             lines = bytes(data).count(b"\n")
         if self._fd is None or self.failed is not None:
             return lines
+        if self._redactor is not None:
+            data = self._redacted(data)
         out = data if self._codec is None else self._codec.compress(data)
         if self._write_all(out):
             self.written += lines
             return 0
         return lines
+
+    def _redacted(self, lent: Buffer) -> bytes:
+        """Encoded lines with their data hashed.
+
+        The sinks encode values on the program's hot path, which stays as it
+        is; a redacted recording pays here instead, in the writer thread:
+        lines holding data are parsed, redacted and encoded again.
+        """
+        redactor = self._redactor
+        assert redactor is not None
+        data = bytes(lent)
+
+        def token(match: re.Match[bytes]) -> bytes:
+            # The encoded string is hashed as it is: within one trace the
+            # same value is always encoded the same way.
+            return b'"' + match[1] + b'":"' + redactor.token_of_bytes(match[2]) + b'"'
+
+        data = _TEXT_FIELD.sub(token, data)
+        if not _MAPPING_FIELD.search(data):
+            return data
+        return b"\n".join(
+            orjson.dumps(redactor.mappings(orjson.loads(raw)))
+            if _MAPPING_FIELD.search(raw)
+            else raw
+            for raw in data.split(b"\n")
+        )
 
     def sync(self) -> None:
         """Make everything written so far decodable from the file (compressed traces)."""

@@ -132,13 +132,14 @@ class ProgramRun:
         output: str,
         timeout: float | None = None,
         time_scale: float = 1.0,
+        redact: bool = False,
     ) -> None:
         if not time_scale > 0:
             raise ProgramError(f"the time scale must be above 0, not {time_scale}")
         self.loaded = _load(program)  # ProgramError first: nothing is written
         self.program = program
         # TraceFileError before anything runs.
-        self.recorder = Recorder(output, time_scale=time_scale)
+        self.recorder = Recorder(output, time_scale=time_scale, redact=redact)
         self.timeout = timeout  # real seconds, whatever the time scale
         self.time_scale = time_scale
         self._finished = _thread.allocate_lock()
