@@ -91,8 +91,8 @@ def report(
     """
     # Imported here: the heavy modules load only for the command that uses them.
     from analyze.errors import TraceError
-    from analyze.load import load_traces
     from analyze.progress import Progress, size_label
+    from analyze.reading import load_traces
     from analyze.render import render
     from analyze.render.style import wants_color
     from analyze.report import build_report

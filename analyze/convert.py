@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from analyze.errors import TraceError
-from analyze.load import PARQUET_END, PARQUET_START, Trace, TraceFile, diagnose, open_run
+from analyze.reading import PARQUET_END, PARQUET_START, Trace, TraceFile, diagnose, open_run
 from synctrace import schema
 
 #: What a trace's name ends in, replaced by .parquet for the default output.

@@ -17,7 +17,7 @@ import html
 import os
 from collections.abc import Iterable, Sequence
 
-from analyze.load import load_traces
+from analyze.reading import load_traces
 from analyze.render._common import (
     CONTAINER_CAPTION,
     CONTAINER_HEADER,

@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from analyze import load
+from analyze import reading
 from analyze.causes import cause_key, causes
 from analyze.columns import FINDING_SCHEMA, NS_PER_S, RUN, SEVERITIES
 from analyze.containers import containers
 from analyze.findings import DETECTORS, KINDS, Settings
 from analyze.frames import Engine, sharing
-from analyze.load import Trace, TraceError
+from analyze.reading import Trace, TraceError
 from analyze.threads import threads
 
 
@@ -169,9 +169,9 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
         # The salvaged lines passed the line checker, which is stricter than
         # problems(); the lines it kept on purpose (ts going back, unknown
         # events) would show there again, so only reading them is checked.
-        trace, again = _checked(load.salvage(trace, broken), engine)
+        trace, again = _checked(reading.salvage(trace, broken), engine)
         if again is None:
-            load.diagnose(trace, "polars could not read the lines that passed the checks")
+            reading.diagnose(trace, "polars could not read the lines that passed the checks")
     try:
         with sharing(engine):
             plans = [
@@ -187,7 +187,7 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
             # 1.7 s on 1M lines), the branches competing for two cores.
             per_run, found, boxes, people = (plan.collect(engine=engine) for plan in plans)
     except pl.exceptions.PolarsError as exc:
-        load.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        reading.diagnose(trace, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except OSError as exc:
         raise TraceError(f"cannot read the trace: {exc}") from None
     # Causes are grouped from the collected findings: planned together with
@@ -214,7 +214,7 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
         reasons=[f.end.get("reason") if f.end else None for f in trace.files],
         details=[f.end.get("detail") if f.end else None for f in trace.files],
         exit_codes=[f.end.get("exit_code") if f.end else None for f in trace.files],
-        time_scales=[load.time_scale(f) for f in trace.files],
+        time_scales=[reading.time_scale(f) for f in trace.files],
         runs=_runs(trace, per_run, found),
         redacted=any(f.redacted for f in trace.files),
     )
@@ -231,14 +231,14 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
 def _checked(trace: Trace, engine: Engine) -> tuple[Trace, dict[int, bool] | None]:
     """The trace read (into memory unless streamed), and its runs that need a slow look.
 
-    Each such run says whether some line of it is unusable (load.problems);
+    Each such run says whether some line of it is unusable (reading.problems);
     none when every line is well formed; None when polars could not read
     some file at all, so that every run needs one.
     """
     try:
         if engine == "in-memory":
             trace = replace(trace, events=trace.events.collect().lazy())
-        broken = load.problems(trace).collect(engine=engine)
+        broken = reading.problems(trace).collect(engine=engine)
     except pl.exceptions.PolarsError:
         return trace, _unreadable(trace, engine)
     return trace, dict(broken.select(RUN, "unusable").iter_rows())

@@ -279,7 +279,7 @@ def _counters(view: RunView, pid: int) -> list[Event]:
 
 def runs_of(paths: Iterable[str], runs: Sequence[int] | None = None) -> list[RunView]:
     """Load trace files, build their report once and return a view of each run (or of ``runs``)."""
-    from analyze.load import load_traces
+    from analyze.reading import load_traces
     from analyze.report import build_report
     from analyze.timeline.model import run_view
 

@@ -27,7 +27,7 @@ def view_of(paths: Iterable[str | os.PathLike[str]], run: int = 0) -> RunView:
     Raises TraceError for unusable input and IndexError for a run the files
     do not have.
     """
-    from analyze.load import load_traces
+    from analyze.reading import load_traces
     from analyze.report import build_report
     from analyze.timeline.model import run_view
 

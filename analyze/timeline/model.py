@@ -16,7 +16,7 @@ import polars as pl
 from analyze.columns import NS_PER_S, RUN
 from analyze.findings._holds import lock_holds
 from analyze.frames import item_lines, lines_of
-from analyze.load import Trace, time_scale
+from analyze.reading import Trace, time_scale
 from analyze.report import Report
 from synctrace import schema
 

@@ -69,18 +69,9 @@ def test_load_of_a_missing_file_raises_trace_error(tmp_path: Path) -> None:
         analyze.load(missing)
 
 
-def test_the_load_module_stays_a_module() -> None:
-    """The module analyze.load keeps its functions while the package's load is callable."""
-    from analyze import load
-
-    assert load is sys.modules["analyze.load"]
-    assert load.load_traces is load_traces
-    assert callable(analyze.load)
-
-
 @pytest.mark.parametrize(
     "first",
-    ["import analyze", "import analyze.load", "from analyze.load import load_traces"],
+    ["import analyze", "import analyze.reading", "from analyze.reading import load_traces"],
 )
 def test_load_is_callable_however_it_was_imported(first: str, tmp_path: Path) -> None:
     """In a fresh interpreter, analyze.load(path) works whichever import came first,

@@ -302,16 +302,16 @@ def test_only_damaged_files_are_walked_line_by_line(
     recorder: Recorder, write_trace: WriteTrace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A sound file stays on polars' fast path; only the file with damage is walked again."""
-    from analyze import load
+    from analyze import reading
 
     walked: list[str] = []
-    walk = load._walk
+    walk = reading._walk
 
-    def spy(path: str, kind: load.Kind) -> list[tuple[load.TraceFile, object]]:
+    def spy(path: str, kind: reading.Kind) -> list[tuple[reading.TraceFile, object]]:
         walked.append(path)
         return walk(path, kind)  # type: ignore[return-value]
 
-    monkeypatch.setattr(load, "_walk", spy)
+    monkeypatch.setattr(reading, "_walk", spy)
     recorder.set()
     sound = write_trace(recorder)
     damaged = write_trace(recorder)
