@@ -21,18 +21,20 @@ _DTYPES: Final[dict[type, pl.DataType]] = {
     int: pl.Int64(),
     float: pl.Float64(),
     bool: pl.Boolean(),
+    # An object field (a log line's ``fields``) has keys of the program's
+    # choosing, so no struct fits every trace: polars reads it into a String
+    # column as its JSON text, which a reader parses where it needs the pairs.
+    dict: pl.String(),
 }
 
 #: Every field a trace line may carry, typed.  Reading with this explicit
 #: schema (rather than inferring) keeps a column's dtype the same whether or
-#: not a given trace happens to contain that event.  Object fields (a log
-#: line's ``fields``) have keys of the program's choosing, so no one dtype
-#: fits them: they are left out here and read from the lines where needed.  trace.end's scalar
+#: not a given trace happens to contain that event.  trace.end's scalar
 #: fields are read too, so that a detector can see how its run ended without
 #: leaving the lazy frame (its ``blocked`` list is not: the lines say as much).
 FIELD_SCHEMA: Final = pl.Schema(
     {
-        **{name: _DTYPES[kind] for name, kind in schema.FIELD_TYPES.items() if kind is not dict},
+        **{name: _DTYPES[kind] for name, kind in schema.FIELD_TYPES.items()},
         "reason": pl.String(),
         "detail": pl.String(),
         "exit_code": pl.Int64(),
@@ -84,6 +86,7 @@ ANALYZED: Final = pl.Schema(
         "level": pl.String(),
         "logger": pl.String(),
         "message": pl.String(),
+        "fields": pl.String(),  # its JSON text
     }
 )
 assert set(ANALYZED) <= set(FIELD_SCHEMA), "ANALYZED names a field the format does not have"
