@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import errno
 import gc
 import json
 import os
@@ -11,6 +12,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -288,6 +290,42 @@ def test_lines_still_held_are_never_written_over(impl: ModuleType) -> None:
         del later
     assert bytes(first) == before == bytes(view)
     assert [line["i"] for line in lines(before)] == [0]
+
+
+def test_pump_writes_what_drain_would_have_handed_out(tmp_path: Path) -> None:
+    """pump() writes every event, in batches of limit, as the lines drain() gives, and
+    counts them; an empty sink writes nothing."""
+    made = []
+    for _ in range(2):
+        sink = native().Sink()
+        for i in range(10):
+            sink.emit_as("e", "obj", None, {"i": i, "s": "x\ny"}, "t", 1)
+        made.append(sink)
+    expected = made[0].drain(100, site_name)
+    fd = os.open(tmp_path / "t.jsonl", os.O_WRONLY | os.O_CREAT)
+    try:
+        assert made[1].pump(fd, 3) == (10, 0, 0)
+        assert made[1].pending == 0 and made[1].pump(fd, 3) == (0, 0, 0)
+    finally:
+        os.close(fd)
+    # Each sink stamped its own clock: the lines are the same but for ts.
+    pumped = lines((tmp_path / "t.jsonl").read_bytes())
+    assert [{**line, "ts": 0} for line in pumped] == [{**line, "ts": 0} for line in lines(expected)]
+
+
+def test_pump_says_why_a_write_failed_and_what_it_lost() -> None:
+    """A failing write (a full disk) stops pump at once: the lines written before it, the
+    batch it failed on as lost, and the errno; the rest stay in the sink."""
+    sink = native().Sink()
+    for i in range(10):
+        sink.emit("e", None, None, {"i": i})
+    fd = os.open("/dev/full", os.O_WRONLY)
+    try:
+        written, lost, err = sink.pump(fd, 4)
+    finally:
+        os.close(fd)
+    assert (written, lost, err) == (0, 4, errno.ENOSPC)
+    assert sink.pending == 6
 
 
 def test_ts_never_goes_back_across_drains(impl: ModuleType) -> None:

@@ -32,6 +32,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -1243,6 +1244,60 @@ encode_batch(Buf *b, Record *batch, Py_ssize_t n, long long *last_ts)
     return 0;
 }
 
+/* Whether a drain may start here: 0, or -1 with RuntimeError when another
+ * thread of this process is draining (a mark left by a drain in the parent
+ * of a fork means nothing in the child). */
+static int
+drain_may_start(SinkObject *self)
+{
+    if (self->draining == getpid()) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "another thread is draining this sink: drains must not overlap, "
+                        "or their lines would leave seq order");
+        return -1;
+    }
+    return 0;
+}
+
+/* Take the oldest n records (n <= count, batch_room(n) done) into the
+ * batch array.  The GIL is held: once it is let go, other threads emit,
+ * and the ring may grow and move. */
+static void
+batch_take(SinkObject *self, Py_ssize_t n)
+{
+    ring_take(self, self->batch, n);
+    if (self->count == 0 && self->capacity > RING_KEEP) {  /* give a burst's memory back */
+        PyMem_Free(self->ring);
+        self->ring = NULL;
+        self->capacity = self->head = 0;
+    }
+}
+
+/* Let the batch's n records go, all at once.  The GIL is held. */
+static void
+batch_release(SinkObject *self, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++)
+        record_release(&self->batch[i]);
+}
+
+/* write() all n bytes, retrying when interrupted: 0, or the errno. */
+static int
+write_all(int fd, const char *data, Py_ssize_t n)
+{
+    while (n > 0) {
+        ssize_t done = write(fd, data, (size_t)Py_MIN(n, (Py_ssize_t)1 << 30));
+        if (done < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        data += done;
+        n -= done;
+    }
+    return 0;
+}
+
 /* drain() and drain_lines(): the lines as a Lines (empty bytes when there
  * are none), *count how many. */
 static PyObject *
@@ -1264,33 +1319,20 @@ drain_batch(SinkObject *self, PyObject *args, PyObject *kwds, const char *format
     Py_ssize_t n = Py_MIN(self->count, limit);
     if (n <= 0)
         return PyBytes_FromStringAndSize(NULL, 0);
-    pid_t pid = getpid();
-    if (self->draining == pid) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "another thread is draining this sink: drains must not overlap, "
-                        "or their lines would leave seq order");
+    if (drain_may_start(self) < 0)
         return NULL;
-    }
-    /* Take the batch out of the ring while the GIL is held: once it is let
-     * go, other threads emit, and the ring may grow and move. */
     if (batch_room(self, n) < 0)
         return PyErr_NoMemory();
     LinesObject *lines = lines_for_drain(self);
     if (lines == NULL)
         return NULL;
-    Record *batch = self->batch;
-    ring_take(self, batch, n);
-    if (self->count == 0 && self->capacity > RING_KEEP) {  /* give a burst's memory back */
-        PyMem_Free(self->ring);
-        self->ring = NULL;
-        self->capacity = self->head = 0;
-    }
+    batch_take(self, n);
     Buf *b = &lines->buf;
     long long last_ts = self->last_ts;
     int rc;
-    self->draining = pid;
+    self->draining = getpid();
     Py_BEGIN_ALLOW_THREADS
-    rc = encode_batch(b, batch, n, &last_ts);
+    rc = encode_batch(b, self->batch, n, &last_ts);
     Py_END_ALLOW_THREADS
     self->draining = 0;
     if (rc == 0) {
@@ -1302,10 +1344,79 @@ drain_batch(SinkObject *self, PyObject *args, PyObject *kwds, const char *format
         Py_CLEAR(lines);
         self->dropped += n;
     }
-    /* Back under the GIL: let the batch's references go, all at once. */
-    for (Py_ssize_t i = 0; i < n; i++)
-        record_release(&batch[i]);
+    batch_release(self, n);
     return (PyObject *)lines;
+}
+
+/* pump(fd, limit) -> (written, lost, errno): the writer's loop for a plain
+ * trace file, in C.  It drains the ring into `fd`, `limit` records a batch,
+ * until the ring is empty, and needs the GIL once a batch: the same hold
+ * lets the last batch's references go and takes the next batch, and the
+ * encoding and the write() run with the GIL released.  A Python loop over
+ * drain_lines() and os.write() queued for the GIL three times a batch,
+ * each time behind the program's threads (up to a switch interval each).
+ * `written` counts the lines written; when write() fails, the batch it
+ * failed on is `lost` (a line of it may be on disk cut short), `errno`
+ * says why, and pump returns at once: the caller stops writing. */
+static PyObject *
+Sink_pump(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "pump(fd, limit) takes 2 arguments");
+        return NULL;
+    }
+    long fd_long = PyLong_AsLong(args[0]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[1]);
+    if ((fd_long == -1 || limit == -1) && PyErr_Occurred())
+        return NULL;
+    int fd = (int)fd_long;
+    if (fd_long < 0 || fd_long > INT_MAX || limit <= 0) {
+        PyErr_SetString(PyExc_ValueError, "pump(fd, limit): fd >= 0 and limit > 0");
+        return NULL;
+    }
+    long long written = 0, lost = 0;
+    int err = 0;
+    Py_ssize_t n = Py_MIN(self->count, limit);
+    if (n <= 0)
+        return Py_BuildValue("(LLi)", written, lost, err);
+    if (drain_may_start(self) < 0)
+        return NULL;
+    if (batch_room(self, limit) < 0)
+        return PyErr_NoMemory();
+    LinesObject *lines = lines_for_drain(self);
+    if (lines == NULL)
+        return NULL;
+    Buf *b = &lines->buf;
+    pid_t pid = getpid();
+    while (n > 0) {
+        batch_take(self, n);
+        long long last_ts = self->last_ts;
+        int rc;
+        b->len = 0;
+        self->draining = pid;
+        Py_BEGIN_ALLOW_THREADS
+        rc = encode_batch(b, self->batch, n, &last_ts);
+        if (rc == 0)
+            err = write_all(fd, b->data, b->len);
+        Py_END_ALLOW_THREADS
+        self->draining = 0;
+        if (rc != 0) {  /* out of memory: the batch is gone, say so */
+            self->dropped += n;
+            batch_release(self, n);
+            Py_DECREF(lines);
+            return PyErr_NoMemory();
+        }
+        self->last_ts = last_ts;
+        batch_release(self, n);
+        if (err) {
+            lost += n;
+            break;
+        }
+        written += n;
+        n = Py_MIN(self->count, limit);
+    }
+    Py_DECREF(lines);
+    return Py_BuildValue("(LLi)", written, lost, err);
 }
 
 static PyObject *
@@ -2415,6 +2526,10 @@ static PyMethodDef Sink_methods[] = {
     {"drain", (PyCFunction)(void (*)(void))Sink_drain, METH_VARARGS | METH_KEYWORDS,
      "drain(limit, site_name, final=False) -> bytes\n\n"
      "Encode up to `limit` events, in seq order, as JSON lines, and let them go."},
+    {"pump", (PyCFunction)(void (*)(void))Sink_pump, METH_FASTCALL,
+     "pump(fd, limit) -> (written, lost, errno)\n\n"
+     "Drain every event into the file descriptor, `limit` a batch, needing the GIL once "
+     "a batch; errno is 0 unless a write failed (then the batch it failed on is lost)."},
     {"drain_lines", (PyCFunction)(void (*)(void))Sink_drain_lines,
      METH_VARARGS | METH_KEYWORDS,
      "drain_lines(limit, site_name, final=False) -> (Lines or b\"\", lines)\n\n"

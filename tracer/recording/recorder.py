@@ -268,12 +268,20 @@ class Recorder:
 
     def _write_loop(self) -> None:
         sink, writer = self._sink, self._writer
+        # The native sink writes a plain trace's lines itself, with the GIL
+        # once a batch (see Sink.pump); compressed and redacted traces, and
+        # the pure sink, go through drain_lines() and the writer.  Whatever
+        # pump leaves (nothing, unless a write failed) the loop below drains.
+        pump = getattr(sink, "pump", None)
         try:
             while True:
                 # Read before draining: once it is set, the sink is closed, so
                 # this drain takes every event there will ever be.
                 end_line = self._end_line
                 sink.wait(self._flush_interval, self._threshold)
+                fd = writer.direct_fd
+                if fd is not None and pump is not None:
+                    self._lost += writer.wrote(*pump(fd, DRAIN_CHUNK))
                 while True:
                     data, lines = sink.drain_lines(
                         DRAIN_CHUNK, writer.site_name, end_line is not None

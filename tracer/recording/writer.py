@@ -162,6 +162,29 @@ class TraceWriter:
             return 0
         return lines
 
+    @property
+    def direct_fd(self) -> int | None:
+        """The file descriptor encoded lines may be written to as they are, or None.
+
+        A plain, unredacted trace that is still being written takes the
+        sink's lines unchanged, so the native sink can write them itself
+        (``Sink.pump``); the caller then reports them with :meth:`wrote`.
+        """
+        if self._codec is None and self._redactor is None and self.failed is None:
+            return self._fd
+        return None
+
+    def wrote(self, lines: int, lost: int, errno: int) -> int:
+        """Account for lines written to :attr:`direct_fd` by others; return how many were lost.
+
+        ``errno`` non-zero: the last write failed, and writing stops as it
+        does when :meth:`write` fails.
+        """
+        self.written += lines
+        if errno:
+            self._fail(os.strerror(errno))
+        return lost
+
     def _redacted(self, lent: Buffer) -> bytes:
         """Encoded lines with their data hashed.
 
