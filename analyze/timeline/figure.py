@@ -285,7 +285,9 @@ def _flag_up(signals: pl.DataFrame, end_s: float) -> pl.DataFrame:
         elif event == "event.clear" and obj in raised:
             rows.append((obj, raised.pop(obj), t))
     rows += [(obj, t, end_s) for obj, t in raised.items()]
-    return pl.DataFrame(rows, schema=["obj", "begin_s", "end_s"], orient="row")
+    # The dtypes are given: a run with no Event has no rows, and null columns cannot be clipped.
+    schema = {"obj": pl.String, "begin_s": pl.Float64, "end_s": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _draw_objects(

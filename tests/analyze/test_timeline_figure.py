@@ -11,9 +11,11 @@ from click.testing import CliRunner
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from pictures import story
+from tracebuild import Recorder
 
 from analyze.cli import main
 from analyze.timeline import draw, view_of, write_timeline
+from synctrace import schema
 
 WriteTrace = Callable[..., Path]
 SAMPLE = Path(__file__).parent.parent.parent / "traces" / "cookbook.jsonl"
@@ -133,3 +135,14 @@ def test_unusable_requests_are_one_line_and_exit_2(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_run_with_no_event_is_drawn(write_trace: WriteTrace) -> None:
+    """A run that only uses a Queue (no Event, so no flag to draw) still draws its lanes."""
+    rec = Recorder()
+    rec.line(schema.THREAD_START, thread="Thread-1", parent="MainThread", daemon=False)
+    rec.put(1, depth=1, thread="Thread-1")
+    rec.get(1, depth=0)
+    rec.line(schema.THREAD_END, thread="Thread-1")
+    ax = lanes(draw(view_of([write_trace(rec)])))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["MainThread", "Thread-1"]
