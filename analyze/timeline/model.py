@@ -67,7 +67,8 @@ class RunView:
     #: Container lines that moved an item: obj, seq, t_s, depth (items after the
     #: line), delta (+1 for an add, -1 for a take or discard).
     depths: pl.DataFrame
-    #: The program's log records: thread, thread_id, seq, t_s, level, logger, message, site.
+    #: The program's log records: thread, thread_id, seq, t_s, level, logger, message, fields
+    #: (structlog's key-value pairs as JSON text, null when none), site.
     logs: pl.DataFrame
     #: The report's findings of this run: kind, severity, seq, t_s, thread, obj, site, message.
     findings: pl.DataFrame
@@ -111,7 +112,7 @@ def run_view(trace: Trace, report: Report, run: int = 0) -> RunView:
             _wakes(events, seconds),
             item_lines(events).select("obj", "seq", seconds, "depth", "delta").sort("seq"),
             lines_of(events, {schema.LOG})
-            .select(*THREAD_KEY, "seq", seconds, "level", "logger", "message", "site")
+            .select(*THREAD_KEY, "seq", seconds, "level", "logger", "message", "fields", "site")
             .sort("seq"),
         ]
     )
