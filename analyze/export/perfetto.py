@@ -19,7 +19,7 @@ later one is held) goes to an extra track of its thread.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -300,13 +300,24 @@ def _counters(view: RunView, pid: int) -> list[Event]:
     ]
 
 
-def runs_of(paths: Iterable[str], runs: Sequence[int] | None = None) -> list[RunView]:
-    """Load trace files, build their report once and return a view of each run (or of ``runs``)."""
+def runs_of(
+    paths: Iterable[str],
+    runs: Sequence[int] | None = None,
+    *,
+    stage: Callable[[str], None] | None = None,
+) -> list[RunView]:
+    """Load trace files, build their report once and return a view of each run (or of ``runs``).
+
+    ``stage``, when given, is told what is being done once the files are open.
+    """
     from analyze.reading import load_traces
     from analyze.report import build_report
     from analyze.timeline.model import run_view
 
     trace = load_traces(paths)
+    if stage is not None:
+        noun = "trace" if len(trace.files) == 1 else "traces"
+        stage(f"reading and analyzing {len(trace.files)} {noun}")
     report = build_report(trace)
     chosen = range(len(trace.files)) if runs is None else runs
     return [run_view(trace, report, run) for run in chosen]

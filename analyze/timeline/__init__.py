@@ -8,7 +8,7 @@ them with matplotlib, which only it imports, and only when called.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,17 +21,26 @@ if TYPE_CHECKING:
 FORMATS = (".png", ".svg", ".pdf")
 
 
-def view_of(paths: Iterable[str | os.PathLike[str]], run: int = 0) -> RunView:
+def view_of(
+    paths: Iterable[str | os.PathLike[str]],
+    run: int = 0,
+    *,
+    stage: Callable[[str], None] | None = None,
+) -> RunView:
     """Load trace files, build their report and return run ``run`` (0 is the first) to draw.
 
-    Raises TraceError for unusable input and IndexError for a run the files
-    do not have.
+    ``stage``, when given, is told what is being done once the files are
+    open (a progress line's text).  Raises TraceError for unusable input and
+    IndexError for a run the files do not have.
     """
     from analyze.reading import load_traces
     from analyze.report import build_report
     from analyze.timeline.model import run_view
 
     trace = load_traces(paths)
+    if stage is not None:
+        noun = "trace" if len(trace.files) == 1 else "traces"
+        stage(f"reading and analyzing {len(trace.files)} {noun}")
     return run_view(trace, build_report(trace), run)
 
 
@@ -58,11 +67,13 @@ def write_timeline(
     run: int = 0,
     window: tuple[float | None, float | None] = (None, None),
     width_px: int | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> RunView:
     """Draw run ``run`` of the trace files into ``output`` (.png, .svg or .pdf).
 
     Returns the view drawn.  matplotlib is imported here, with its Agg
-    backend, so that no display is ever needed.
+    backend, so that no display is ever needed.  ``stage`` is told each step
+    as it begins, for a progress line.
     """
     suffix = Path(output).suffix.lower()
     if suffix not in FORMATS:
@@ -74,6 +85,8 @@ def write_timeline(
     matplotlib.use("Agg")
     from analyze.timeline.figure import write_figure
 
-    view = view_of(paths, run)
+    view = view_of(paths, run, stage=stage)
+    if stage is not None:
+        stage(f"drawing run {view.run + 1} into {Path(output).name}")
     write_figure(draw(view, window=window, width_px=width_px), output)
     return view
