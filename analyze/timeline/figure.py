@@ -237,7 +237,7 @@ def _draw_threads(
     spans = _visible(view.spans, window)
     for state, colour, offset, height, label in (
         (SLEEPING, SLEEP_COLOUR, 0, 0.34, "sleeping"),
-        (BLOCKED, BLOCKED_COLOUR, 0, 0.52, "blocked (waiting for a thread)"),
+        (BLOCKED, BLOCKED_COLOUR, 0, 0.52, "blocked (wait, get, acquire, join)"),
         (HOLDING, HOLD_COLOUR, 0.33, 0.08, "holding a lock"),
     ):
         merged = merge_spans(spans.filter(pl.col("state") == state), THREAD_KEY, pixel_s)

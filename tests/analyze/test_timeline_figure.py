@@ -69,7 +69,7 @@ def test_the_legend_names_what_is_drawn(figure: Figure) -> None:
     for entry in (
         "running",
         "sleeping",
-        "blocked (waiting for a thread)",
+        "blocked (wait, get, acquire, join)",
         "holding a lock",
         "set()",
         "clear()",
