@@ -211,7 +211,7 @@ def timeline(
 
     from analyze.errors import TraceError
     from analyze.progress import Progress
-    from analyze.timeline import FORMATS, write_timeline
+    from analyze.timeline import FORMATS, EmptyWindow, write_timeline
 
     if Path(output).suffix.lower() not in FORMATS:
         raise UnusableTrace(
@@ -233,6 +233,8 @@ def timeline(
         raise UnusableTrace(
             f"there is no run {run_number}: FILES hold fewer runs; give --run 1 up to their number"
         ) from None
+    except EmptyWindow as exc:
+        raise UnusableTrace(str(exc)) from None
     except OSError as exc:
         raise UnusableTrace(f"{output}: cannot write the picture ({exc.strerror})") from None
     click.echo(f"wrote {output} (run {view.run + 1} of {view.runs}: {view.file})", err=True)

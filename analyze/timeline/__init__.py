@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 FORMATS = (".png", ".svg", ".pdf")
 
 
+class EmptyWindow(ValueError):
+    """The window asked for holds no time of the run; the message names the file and the fix."""
+
+
 def view_of(
     paths: Iterable[str | os.PathLike[str]],
     run: int = 0,
@@ -50,13 +54,22 @@ def draw(
     window: tuple[float | None, float | None] = (None, None),
     width_px: int | None = None,
 ) -> Figure:
-    """The timeline figure of ``view``; a bound left None takes the default window's."""
+    """The timeline figure of ``view``; a bound left None takes the default window's.
+
+    Raises EmptyWindow, naming the file, when the window holds no time (a
+    start past the run's end, an end before its start).
+    """
     from analyze.timeline.figure import WIDTH, timeline_figure
     from analyze.timeline.model import default_window
 
     auto = default_window(view)
     start = auto[0] if window[0] is None else window[0]
     end = auto[1] if window[1] is None else window[1]
+    if end <= start:
+        raise EmptyWindow(
+            f"{view.file}: nothing to draw from {start:.4g} s to {end:.4g} s (run {view.run + 1}"
+            f" lasts {view.duration_s:.4g} s); give --start and --end within it"
+        )
     return timeline_figure(view, window=(start, end), width_px=width_px or WIDTH)
 
 
@@ -72,8 +85,9 @@ def write_timeline(
     """Draw run ``run`` of the trace files into ``output`` (.png, .svg or .pdf).
 
     Returns the view drawn.  matplotlib is imported here, with its Agg
-    backend, so that no display is ever needed.  ``stage`` is told each step
-    as it begins, for a progress line.
+    backend, so that no display is ever needed.  Raises ValueError for an
+    output it cannot write, EmptyWindow for a window with no time in it.
+    ``stage`` is told each step as it begins, for a progress line.
     """
     suffix = Path(output).suffix.lower()
     if suffix not in FORMATS:

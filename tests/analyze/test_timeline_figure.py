@@ -146,3 +146,18 @@ def test_a_run_with_no_event_is_drawn(write_trace: WriteTrace) -> None:
     rec.line(schema.THREAD_END, thread="Thread-1")
     ax = lanes(draw(view_of([write_trace(rec)])))
     assert [t.get_text() for t in ax.get_yticklabels()] == ["MainThread", "Thread-1"]
+
+
+@pytest.mark.parametrize("window", [["--start", "60"], ["--end", "-1"]])
+def test_a_window_outside_the_run_is_one_line_and_exit_2(
+    write_trace: WriteTrace, tmp_path: Path, window: list[str]
+) -> None:
+    """A --start past the run's end, or an --end before its start, is refused (not a blank
+    picture with its axis running backwards), naming the file and how long the run lasts."""
+    trace = write_trace(story()[0], name="story.jsonl")
+    out = tmp_path / "t.png"
+    result = CliRunner().invoke(main, ["timeline", str(trace), "-o", str(out), *window])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {trace}: nothing to draw from ")
+    assert "(run 1 lasts 0.018 s); give --start and --end within it" in result.output
+    assert len(result.output.splitlines()) == 1 and not out.exists()
