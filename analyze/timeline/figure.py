@@ -60,6 +60,15 @@ MAX_ARROWS: Final = 300
 _LABEL_PX: Final = 70
 #: Share of the width the lanes take; the rest is lane names and the legend.
 _PLOT_SHARE: Final = 0.72
+#: Where the lanes end (as a share of the width): the legend has the rest.
+_PLOT_RIGHT: Final = 0.09 + _PLOT_SHARE
+#: The lane names' margin, at least and at most (shares of the width).
+_MIN_LEFT: Final = 0.09
+_MAX_LEFT: Final = 0.35
+#: A lane name longer than this is cut with an ellipsis rather than eat the lanes.
+_LABEL_CHARS: Final = 32
+#: Points of the lane names (matplotlib's "medium" tick labels).
+_LABEL_PT: Final = 10.0
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,10 @@ def timeline_figure(
     boxes = view.depths["obj"].unique(maintain_order=True).to_list()
     height_px = max(MIN_HEIGHT, 150 + 38 * len(lanes) + (200 if boxes else 0))
     fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
+    labels = [_short(lane.label) for lane in lanes]
+    left = _left_margin(labels, width_px)
     start, end = window
-    pixel_s = (end - start) / (width_px * _PLOT_SHARE)
+    pixel_s = (end - start) / (width_px * (_PLOT_RIGHT - left))
     if boxes:
         lane_px = height_px - 150 - 200
         grid = fig.add_gridspec(2, 1, height_ratios=[max(lane_px, 200), 150], hspace=0.08)
@@ -113,7 +124,7 @@ def timeline_figure(
     else:
         ax = fig.add_subplot()
         box_ax = None
-    fig.subplots_adjust(left=0.09, right=0.09 + _PLOT_SHARE, top=1 - 70 / height_px, bottom=0.07)
+    fig.subplots_adjust(left=left, right=_PLOT_RIGHT, top=1 - 70 / height_px, bottom=0.07)
     ax.set_gid("lanes")
 
     legend = _Legend()
@@ -122,7 +133,7 @@ def timeline_figure(
     _draw_wakes(ax, view, lanes, window, pixel_s, legend)
     _draw_findings(ax, view, lanes, window, pixel_s, legend)
 
-    ax.set_yticks([lane.y for lane in lanes], [lane.label for lane in lanes])
+    ax.set_yticks([lane.y for lane in lanes], labels, fontsize=_LABEL_PT)
     ax.set_ylim(len(lanes) - 0.4, -0.6)
     ax.set_xlim(start, end)
     ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
@@ -151,6 +162,30 @@ def timeline_figure(
         color="#525252",
     )  # fmt: skip
     return fig
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+
+
+def _left_margin(labels: list[str], width_px: int) -> float:
+    """The share of the width the lane names need, so that none is cut at the picture's edge.
+
+    Python names threads after their target (``Thread-1 (consumer)``), often
+    wider than a fixed margin; the names are measured in the font they are
+    drawn in, and the lanes give up what the names take.
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font = FontProperties(size=_LABEL_PT)
+    measure = TextToPath()
+    widest_pt = max(
+        (measure.get_text_width_height_descent(t, font, ismath=False)[0] for t in labels),
+        default=0.0,
+    )
+    needed = (widest_pt * DPI / 72 + 16) / width_px  # points to pixels, and a little air
+    return min(max(needed, _MIN_LEFT), _MAX_LEFT)
 
 
 def write_figure(fig: Figure, output: str | os.PathLike[str]) -> None:

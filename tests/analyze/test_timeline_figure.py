@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pictures import story
 from tracebuild import Recorder
@@ -161,3 +162,25 @@ def test_a_window_outside_the_run_is_one_line_and_exit_2(
     assert result.output.startswith(f"Error: {trace}: nothing to draw from ")
     assert "(run 1 lasts 0.018 s); give --start and --end within it" in result.output
     assert len(result.output.splitlines()) == 1 and not out.exists()
+
+
+def test_long_thread_names_are_not_cut_at_the_left_edge(write_trace: WriteTrace) -> None:
+    """Lane names as Python makes them (``Thread-1 (consume_every_item)``) fit inside the picture,
+    and a name past 32 characters is shortened with an ellipsis rather than squeeze the lanes."""
+    # No hyphen: the test Recorder reads a thread id out of "Thread-N" names.
+    long_name = "Thread 12 (drain_the_queue_of_pending_requests_forever)"
+    rec = Recorder()
+    for ident, name in enumerate(("Thread 1 (consume_every_item)", long_name), start=201):
+        rec.line(
+            schema.THREAD_START, thread=name, thread_id=ident, parent="MainThread", daemon=False
+        )
+        rec.line(schema.THREAD_END, thread=name, thread_id=ident)
+    for width in (800, 1600):
+        fig = draw(view_of([write_trace(rec)]), width_px=width)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        labels = lanes(fig).get_yticklabels()
+        assert [t.get_text() for t in labels][1:] == [
+            "Thread 1 (consume_every_item)",
+            long_name[:31] + "…",
+        ]
+        assert min(t.get_window_extent(renderer).x0 for t in labels) >= 0
