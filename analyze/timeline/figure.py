@@ -22,6 +22,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from analyze.timeline.dense import bin_marks, depth_columns, merge_spans
 from analyze.timeline.model import BLOCKED, HOLDING, SLEEPING, THREAD_KEY, RunView
@@ -536,6 +537,7 @@ def _draw_containers(
         line.set_label(label)
         top = max(top, rows.select(pl.col("high").max()).item() or 0)
     ax.set_ylim(0, top * 1.25 + 0.5)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a depth is a count: no 0.5 items
     ax.set_ylabel("items in container")
     ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)

@@ -184,3 +184,12 @@ def test_long_thread_names_are_not_cut_at_the_left_edge(write_trace: WriteTrace)
             long_name[:31] + "…",
         ]
         assert min(t.get_window_extent(renderer).x0 for t in labels) >= 0
+
+
+def test_a_containers_depth_axis_counts_whole_items(write_trace: WriteTrace) -> None:
+    """A container that held one item at most has whole-number ticks (no 0.5 items)."""
+    rec = Recorder()
+    rec.put(1, depth=1)
+    rec.get(1, depth=0)
+    boxes = next(a for a in draw(view_of([write_trace(rec)])).axes if a.get_gid() == "containers")
+    assert all(float(t).is_integer() for t in boxes.get_yticks())
