@@ -229,10 +229,8 @@ def timeline(
             )
     except TraceError as exc:
         raise UnusableTrace(str(exc)) from None
-    except IndexError:
-        raise UnusableTrace(
-            f"there is no run {run_number}: FILES hold fewer runs; give --run 1 up to their number"
-        ) from None
+    except IndexError as exc:  # the message says how many runs the files hold
+        raise UnusableTrace(str(exc)) from None
     except EmptyWindow as exc:
         raise UnusableTrace(str(exc)) from None
     except OSError as exc:

@@ -42,6 +42,15 @@ def view_of(
     from analyze.timeline.model import run_view
 
     trace = load_traces(paths)
+    runs = len(trace.files)
+    if not 0 <= run < runs:
+        files = sorted({f.path for f in trace.files})
+        where = files[0] if len(files) == 1 else f"the {len(files)} files"
+        held = "1 run" if runs == 1 else f"{runs} runs"
+        raise IndexError(
+            f"there is no run {run + 1}: {where} {'holds' if len(files) == 1 else 'hold'} {held};"
+            f" give --run {'1' if runs == 1 else f'1 to {runs}'}"
+        )
     if stage is not None:
         noun = "trace" if len(trace.files) == 1 else "traces"
         stage(f"reading and analyzing {len(trace.files)} {noun}")

@@ -122,7 +122,7 @@ def test_the_cli_draws_the_sample_trace_as_png_and_svg(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--run", "2"], "there is no run 2"),
+        (["--run", "2"], f"there is no run 2: {SAMPLE} holds 1 run; give --run 1"),
         (["-o", "x.gif"], "x.gif: cannot write this format"),
         (["--start", "2", "--end", "1"], "--end 1 is not after --start 2"),
     ],
@@ -193,3 +193,14 @@ def test_a_containers_depth_axis_counts_whole_items(write_trace: WriteTrace) -> 
     rec.get(1, depth=0)
     boxes = next(a for a in draw(view_of([write_trace(rec)])).axes if a.get_gid() == "containers")
     assert all(float(t).is_integer() for t in boxes.get_yticks())
+
+
+def test_a_missing_run_says_how_many_the_files_hold(
+    write_trace: WriteTrace, tmp_path: Path
+) -> None:
+    """--run past the last run names how many runs there are and which --run to give."""
+    paths = [str(write_trace(story()[0], name=n)) for n in ("a.jsonl", "b.jsonl")]
+    out = str(tmp_path / "t.png")
+    result = CliRunner().invoke(main, ["timeline", *paths, "-o", out, "--run", "3"])
+    assert result.exit_code == 2
+    assert result.output == "Error: there is no run 3: the 2 files hold 2 runs; give --run 1 to 2\n"
