@@ -70,6 +70,9 @@ _MAX_LEFT: Final = 0.35
 _LABEL_CHARS: Final = 32
 #: Points of the lane names (matplotlib's "medium" tick labels).
 _LABEL_PT: Final = 10.0
+#: Points of the legend's words, and the pixels of its handles, gaps and the air after it.
+_LEGEND_PT: Final = 9.0
+_LEGEND_HANDLE_PX: Final = 70
 
 
 @dataclass(frozen=True)
@@ -155,11 +158,22 @@ def timeline_figure(
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         frameon=False,
-        fontsize=9,
+        fontsize=_LEGEND_PT,
     )
+    # The legend's entries are known only now; at a narrow width they need
+    # more than the share left of the lanes, and the lanes give it up.
+    entries = [h.get_label() for h in legend.handles]
+    if box_ax is not None:
+        entries += box_ax.get_legend_handles_labels()[1]
+    legend_px = _text_width_px(entries, _LEGEND_PT) + _LEGEND_HANDLE_PX
+    fig.subplots_adjust(right=max(min(_PLOT_RIGHT, 1 - legend_px / width_px), left + 0.3))
     fig.suptitle(_title(view), x=0.09, y=1 - 12 / height_px, ha="left", va="top", fontsize=13)
+    subtitle = _subtitle(view, window)
+    # A narrow picture gets a smaller subtitle rather than one cut at its edge.
+    room_px = width_px * (1 - 0.09) - 8
+    points = 9.5 * min(1.0, room_px / max(_text_width_px([subtitle], 9.5), 1.0))
     fig.text(
-        0.09, 1 - 40 / height_px, _subtitle(view, window), ha="left", va="top", fontsize=9.5,
+        0.09, 1 - 40 / height_px, subtitle, ha="left", va="top", fontsize=points,
         color="#525252",
     )  # fmt: skip
     return fig
@@ -176,17 +190,22 @@ def _left_margin(labels: list[str], width_px: int) -> float:
     wider than a fixed margin; the names are measured in the font they are
     drawn in, and the lanes give up what the names take.
     """
+    needed = (_text_width_px(labels, _LABEL_PT) + 16) / width_px  # and a little air
+    return min(max(needed, _MIN_LEFT), _MAX_LEFT)
+
+
+def _text_width_px(texts: list[str], points: float) -> float:
+    """The width in pixels of the widest of ``texts`` in matplotlib's font at ``points``."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
-    font = FontProperties(size=_LABEL_PT)
+    font = FontProperties(size=points)
     measure = TextToPath()
     widest_pt = max(
-        (measure.get_text_width_height_descent(t, font, ismath=False)[0] for t in labels),
+        (measure.get_text_width_height_descent(t, font, ismath=False)[0] for t in texts),
         default=0.0,
     )
-    needed = (widest_pt * DPI / 72 + 16) / width_px  # points to pixels, and a little air
-    return min(max(needed, _MIN_LEFT), _MAX_LEFT)
+    return float(widest_pt) * DPI / 72
 
 
 def write_figure(fig: Figure, output: str | os.PathLike[str]) -> None:
@@ -540,7 +559,7 @@ def _draw_containers(
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a depth is a count: no 0.5 items
     ax.set_ylabel("items in container")
     ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=_LEGEND_PT)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_gid("containers")

@@ -204,3 +204,17 @@ def test_a_missing_run_says_how_many_the_files_hold(
     result = CliRunner().invoke(main, ["timeline", *paths, "-o", out, "--run", "3"])
     assert result.exit_code == 2
     assert result.output == "Error: there is no run 3: the 2 files hold 2 runs; give --run 1 to 2\n"
+
+
+@pytest.mark.parametrize("width", [800, 1200, 1600])
+def test_the_legend_fits_inside_the_picture(write_trace: WriteTrace, width: int) -> None:
+    """At any width --width allows, every legend entry and the subtitle end inside the picture."""
+    fig = draw(view_of([write_trace(story()[0])]), width_px=width, window=(0.0, 1.0))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is not None:
+            assert legend.get_window_extent(renderer).x1 <= width
+    [subtitle] = [t for t in fig.texts if t.get_text().startswith("run 1 of 1")]
+    assert "showing 0 to 1 s" in subtitle.get_text()
+    assert subtitle.get_window_extent(renderer).x1 <= width
