@@ -168,15 +168,27 @@ def timeline_figure(
     legend_px = _text_width_px(entries, _LEGEND_PT) + _LEGEND_HANDLE_PX
     fig.subplots_adjust(right=max(min(_PLOT_RIGHT, 1 - legend_px / width_px), left + 0.3))
     fig.suptitle(_title(view), x=0.09, y=1 - 12 / height_px, ha="left", va="top", fontsize=13)
-    subtitle = _subtitle(view, window)
-    # A narrow picture gets a smaller subtitle rather than one cut at its edge.
-    room_px = width_px * (1 - 0.09) - 8
-    points = 9.5 * min(1.0, room_px / max(_text_width_px([subtitle], 9.5), 1.0))
-    fig.text(
-        0.09, 1 - 40 / height_px, subtitle, ha="left", va="top", fontsize=points,
+    subtitle = fig.text(
+        0.09, 1 - 40 / height_px, _subtitle(view, window), ha="left", va="top", fontsize=9.5,
         color="#525252",
     )  # fmt: skip
+    _shrink_to_fit(fig, subtitle, width_px - 8)
     return fig
+
+
+def _shrink_to_fit(fig: Figure, text: Any, right_px: float) -> None:
+    """Make ``text`` smaller until it ends before ``right_px``: a narrow picture's subtitle
+    is smaller rather than cut at the edge.  Measured as drawn (glyph widths do not scale
+    exactly with the size), so it takes a few tries."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
+    for _ in range(4):
+        box = text.get_window_extent(renderer)
+        if box.x1 <= right_px:
+            return
+        room = right_px - box.x0
+        text.set_fontsize(text.get_fontsize() * room / box.width * 0.98)
 
 
 def _short(label: str) -> str:

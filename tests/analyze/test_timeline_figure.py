@@ -16,6 +16,7 @@ from tracebuild import Recorder
 
 from analyze.cli import main
 from analyze.timeline import draw, view_of, write_timeline
+from analyze.timeline.figure import _shrink_to_fit
 from synctrace import schema
 
 WriteTrace = Callable[..., Path]
@@ -209,12 +210,29 @@ def test_a_missing_run_says_how_many_the_files_hold(
 @pytest.mark.parametrize("width", [800, 1200, 1600])
 def test_the_legend_fits_inside_the_picture(write_trace: WriteTrace, width: int) -> None:
     """At any width --width allows, every legend entry and the subtitle end inside the picture."""
-    fig = draw(view_of([write_trace(story()[0])]), width_px=width, window=(0.0, 1.0))
+    rec, _ = story()
+    rec.lines[-1]["ts"] += 500 * 10**9  # killed long after: the subtitle says so, at length
+    fig = draw(view_of([write_trace(rec)]), width_px=width)
     renderer = FigureCanvasAgg(fig).get_renderer()
     for ax in fig.axes:
         legend = ax.get_legend()
         if legend is not None:
             assert legend.get_window_extent(renderer).x1 <= width
     [subtitle] = [t for t in fig.texts if t.get_text().startswith("run 1 of 1")]
-    assert "showing 0 to 1 s" in subtitle.get_text()
+    assert "· nothing happened after 0.017 s" in subtitle.get_text()
     assert subtitle.get_window_extent(renderer).x1 <= width
+
+
+def test_a_subtitle_too_long_for_the_picture_is_made_smaller_until_it_fits() -> None:
+    """Measured as drawn: a 9.5 pt line 130 characters long in an 800-pixel picture ends inside
+    it, smaller; a line that fits keeps its size."""
+    fig = Figure(figsize=(8, 6), dpi=100)
+    long_line = fig.text(
+        0.09, 0.95, "run 1 of 1 · 3 threads · 5.002 s recorded · " * 3, fontsize=9.5
+    )
+    short_line = fig.text(0.09, 0.90, "run 1 of 1 · 3 threads", fontsize=9.5)
+    for line in (long_line, short_line):
+        _shrink_to_fit(fig, line, 792)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    assert long_line.get_window_extent(renderer).x1 <= 792 and long_line.get_fontsize() < 9.5
+    assert short_line.get_fontsize() == 9.5
