@@ -235,6 +235,8 @@ def timeline(
         raise UnusableTrace(str(exc)) from None
     except OSError as exc:
         raise UnusableTrace(f"{output}: cannot write the picture ({exc.strerror})") from None
+    for note in view.warnings:
+        click.echo(f"warning: {note}", err=True)
     click.echo(f"wrote {output} (run {view.run + 1} of {view.runs}: {view.file})", err=True)
 
 
@@ -284,6 +286,9 @@ def export(files: tuple[str, ...], fmt: str, output: str) -> None:
         raise UnusableTrace(str(exc)) from None
     except OSError as exc:
         raise UnusableTrace(f"{output}: cannot write the export ({exc.strerror})") from None
+    for view in views:
+        for note in view.warnings:
+            click.echo(f"warning: {note}", err=True)
     click.echo(f"wrote {output} ({count} events, {fmt})", err=True)
 
 

@@ -8,7 +8,7 @@ already undone a ``--time-scale``).  Nothing here knows how it is drawn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import polars as pl
@@ -72,6 +72,9 @@ class RunView:
     logs: pl.DataFrame
     #: The report's findings of this run: kind, severity, seq, t_s, thread, obj, site, message.
     findings: pl.DataFrame
+    #: Why this run's picture may be incomplete (a line cut short, no trace.end,
+    #: events dropped), one sentence each, as the report warns.
+    warnings: list[str] = field(default_factory=list)
 
 
 def run_view(trace: Trace, report: Report, run: int = 0) -> RunView:
@@ -133,6 +136,7 @@ def run_view(trace: Trace, report: Report, run: int = 0) -> RunView:
         depths=depths,
         logs=logs,
         findings=found,
+        warnings=f.warnings,
     )
 
 

@@ -181,3 +181,22 @@ def test_the_export_never_overwrites_a_trace_it_reads(write_trace: WriteTrace) -
     assert result.output.startswith(f"Error: {trace}: is a trace being exported")
     assert len(result.output.splitlines()) == 1
     assert trace.read_bytes() == before
+
+
+@pytest.mark.parametrize(("command", "output"), [("export", "t.json"), ("timeline", "t.png")])
+def test_a_damaged_trace_is_drawn_and_exported_with_the_reports_warnings(
+    write_trace: WriteTrace, tmp_path: Path, command: str, output: str
+) -> None:
+    """A run killed mid-line is still drawn and exported, and stderr says what is missing, as
+    `analyze report` does: the line cut short and the absent trace.end."""
+    rec, _ = story()
+    rec.lines.pop()  # no trace.end: the run was killed...
+    trace = write_trace(rec, end=False, name="killed.jsonl", tail='{"event":"event.se')  # mid-line
+    result = CliRunner().invoke(main, [command, str(trace), "-o", str(tmp_path / output)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[:2] == [
+        f"warning: {trace}:{len(rec.lines) + 1}: the last line is cut short (the run was killed"
+        " while writing it); it was skipped",
+        f"warning: trace {trace} has no trace.end: the run was killed or is still running, so"
+        " findings may be incomplete",
+    ]
