@@ -203,28 +203,40 @@ def timeline(
 
     Exit status: 0 when written, 2 when a file is not a usable trace or the
     run or window does not exist.
+
+    On a terminal, a command that takes a while says on stderr what it is
+    doing (opening each file, reading and analyzing, drawing).
     """
     from pathlib import Path
 
     from analyze.errors import TraceError
-    from analyze.timeline import FORMATS, write_timeline
+    from analyze.progress import Progress
+    from analyze.timeline import FORMATS, EmptyWindow, write_timeline
 
     if Path(output).suffix.lower() not in FORMATS:
         raise UnusableTrace(
             f"{output}: cannot write this format; name the picture .png, .svg or .pdf"
         )
     try:
-        view = write_timeline(
-            files, output, run=run_number - 1, window=_window(start, end), width_px=width
-        )
+        with Progress(sys.stderr) as progress:
+            view = write_timeline(
+                progress.over(files, "opening"),
+                output,
+                run=run_number - 1,
+                window=_window(start, end),
+                width_px=width,
+                stage=progress.stage,
+            )
     except TraceError as exc:
         raise UnusableTrace(str(exc)) from None
-    except IndexError:
-        raise UnusableTrace(
-            f"there is no run {run_number}: FILES hold fewer runs; give --run 1 up to their number"
-        ) from None
+    except IndexError as exc:  # the message says how many runs the files hold
+        raise UnusableTrace(str(exc)) from None
+    except EmptyWindow as exc:
+        raise UnusableTrace(str(exc)) from None
     except OSError as exc:
         raise UnusableTrace(f"{output}: cannot write the picture ({exc.strerror})") from None
+    for note in view.warnings:
+        click.echo(f"warning: {note}", err=True)
     click.echo(f"wrote {output} (run {view.run + 1} of {view.runs}: {view.file})", err=True)
 
 
@@ -255,16 +267,28 @@ def export(files: tuple[str, ...], fmt: str, output: str) -> None:
     container's depth is a counter.
 
     Exit status: 0 when written, 2 when a file is not a usable trace.
+
+    On a terminal, a command that takes a while says on stderr what it is
+    doing (opening each file, reading and analyzing, writing).
     """
+    from pathlib import Path
+
     from analyze.errors import TraceError
     from analyze.export.perfetto import runs_of, write_perfetto
+    from analyze.progress import Progress
 
     try:
-        count = write_perfetto(runs_of(files), output)
+        with Progress(sys.stderr) as progress:
+            views = runs_of(progress.over(files, "opening"), stage=progress.stage)
+            progress.stage(f"writing {Path(output).name}")
+            count = write_perfetto(views, output)
     except TraceError as exc:
         raise UnusableTrace(str(exc)) from None
     except OSError as exc:
         raise UnusableTrace(f"{output}: cannot write the export ({exc.strerror})") from None
+    for view in views:
+        for note in view.warnings:
+            click.echo(f"warning: {note}", err=True)
     click.echo(f"wrote {output} ({count} events, {fmt})", err=True)
 
 

@@ -83,10 +83,15 @@ class Synctrace:
         from tracer.recording import recorder
         from tracer.run import patch
 
-        if self._recording:
+        if self._recording and self._item.get_closest_marker("synctrace") is not None:
             return (
                 "synctrace is already recording this test (the synctrace marker records"
                 " the whole test body): drop the marker or the record() block"
+            )
+        if self._recording:
+            return (
+                "synctrace.record() blocks do not nest: this one is inside another;"
+                " end the first block before starting the next"
             )
         running = recorder.current
         if running is not None or patch.installed():

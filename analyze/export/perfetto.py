@@ -18,13 +18,15 @@ later one is held) goes to an extra track of its thread.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 import polars as pl
 
+from analyze.errors import TraceError
 from analyze.timeline.model import THREAD_KEY, RunView
 
 #: Microseconds per second: Chrome trace ``ts`` and ``dur`` are in µs.
@@ -50,7 +52,18 @@ def perfetto_trace(views: Sequence[RunView]) -> dict[str, Any]:
 
 
 def write_perfetto(views: Sequence[RunView], output: str | Path) -> int:
-    """Write the runs' Chrome Trace Event JSON to ``output``; returns the number of events."""
+    """Write the runs' Chrome Trace Event JSON to ``output``; returns the number of events.
+
+    Raises TraceError when ``output`` is one of the traces read: a trace named
+    ``trace.json`` and the default ``-o trace.json`` would otherwise be lost.
+    """
+    for view in views:
+        if (
+            os.path.exists(output)
+            and os.path.exists(view.file)
+            and os.path.samefile(view.file, output)
+        ):
+            raise TraceError(f"{output}: is a trace being exported; choose another -o")
     document = perfetto_trace(views)
     Path(output).write_bytes(orjson.dumps(document))
     return len(document["traceEvents"])
@@ -247,10 +260,20 @@ def _instants(view: RunView, pid: int, tids: dict[tuple[Any, int], int]) -> list
         args = {
             k: row[k] for k in ("level", "logger", "message", "site", "seq") if row[k] is not None
         }
+        if row["fields"] is not None:
+            args["fields"] = _fields(row["fields"])
         message = row["message"] or ""
         out.append(_instant(pid, tids.get((row["thread"], row["thread_id"])),
                             message[:80], "log", row["t_s"], args))  # fmt: skip
     return out
+
+
+def _fields(text: str) -> Any:
+    """A log line's key-value pairs from their JSON text; the text itself if it is not JSON."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
 
 
 def _instant(
@@ -277,13 +300,24 @@ def _counters(view: RunView, pid: int) -> list[Event]:
     ]
 
 
-def runs_of(paths: Iterable[str], runs: Sequence[int] | None = None) -> list[RunView]:
-    """Load trace files, build their report once and return a view of each run (or of ``runs``)."""
+def runs_of(
+    paths: Iterable[str],
+    runs: Sequence[int] | None = None,
+    *,
+    stage: Callable[[str], None] | None = None,
+) -> list[RunView]:
+    """Load trace files, build their report once and return a view of each run (or of ``runs``).
+
+    ``stage``, when given, is told what is being done once the files are open.
+    """
     from analyze.reading import load_traces
     from analyze.report import build_report
     from analyze.timeline.model import run_view
 
     trace = load_traces(paths)
+    if stage is not None:
+        noun = "trace" if len(trace.files) == 1 else "traces"
+        stage(f"reading and analyzing {len(trace.files)} {noun}")
     report = build_report(trace)
     chosen = range(len(trace.files)) if runs is None else runs
     return [run_view(trace, report, run) for run in chosen]

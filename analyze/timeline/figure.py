@@ -22,6 +22,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from analyze.timeline.dense import bin_marks, depth_columns, merge_spans
 from analyze.timeline.model import BLOCKED, HOLDING, SLEEPING, THREAD_KEY, RunView
@@ -60,6 +61,18 @@ MAX_ARROWS: Final = 300
 _LABEL_PX: Final = 70
 #: Share of the width the lanes take; the rest is lane names and the legend.
 _PLOT_SHARE: Final = 0.72
+#: Where the lanes end (as a share of the width): the legend has the rest.
+_PLOT_RIGHT: Final = 0.09 + _PLOT_SHARE
+#: The lane names' margin, at least and at most (shares of the width).
+_MIN_LEFT: Final = 0.09
+_MAX_LEFT: Final = 0.35
+#: A lane name longer than this is cut with an ellipsis rather than eat the lanes.
+_LABEL_CHARS: Final = 32
+#: Points of the lane names (matplotlib's "medium" tick labels).
+_LABEL_PT: Final = 10.0
+#: Points of the legend's words, and the pixels of its handles, gaps and the air after it.
+_LEGEND_PT: Final = 9.0
+_LEGEND_HANDLE_PX: Final = 70
 
 
 @dataclass(frozen=True)
@@ -103,8 +116,10 @@ def timeline_figure(
     boxes = view.depths["obj"].unique(maintain_order=True).to_list()
     height_px = max(MIN_HEIGHT, 150 + 38 * len(lanes) + (200 if boxes else 0))
     fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
+    labels = [_short(lane.label) for lane in lanes]
+    left = _left_margin(labels, width_px)
     start, end = window
-    pixel_s = (end - start) / (width_px * _PLOT_SHARE)
+    pixel_s = (end - start) / (width_px * (_PLOT_RIGHT - left))
     if boxes:
         lane_px = height_px - 150 - 200
         grid = fig.add_gridspec(2, 1, height_ratios=[max(lane_px, 200), 150], hspace=0.08)
@@ -113,7 +128,7 @@ def timeline_figure(
     else:
         ax = fig.add_subplot()
         box_ax = None
-    fig.subplots_adjust(left=0.09, right=0.09 + _PLOT_SHARE, top=1 - 70 / height_px, bottom=0.07)
+    fig.subplots_adjust(left=left, right=_PLOT_RIGHT, top=1 - 70 / height_px, bottom=0.07)
     ax.set_gid("lanes")
 
     legend = _Legend()
@@ -122,7 +137,7 @@ def timeline_figure(
     _draw_wakes(ax, view, lanes, window, pixel_s, legend)
     _draw_findings(ax, view, lanes, window, pixel_s, legend)
 
-    ax.set_yticks([lane.y for lane in lanes], [lane.label for lane in lanes])
+    ax.set_yticks([lane.y for lane in lanes], labels, fontsize=_LABEL_PT)
     ax.set_ylim(len(lanes) - 0.4, -0.6)
     ax.set_xlim(start, end)
     ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
@@ -143,14 +158,66 @@ def timeline_figure(
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         frameon=False,
-        fontsize=9,
+        fontsize=_LEGEND_PT,
     )
+    # The legend's entries are known only now; at a narrow width they need
+    # more than the share left of the lanes, and the lanes give it up.
+    entries = [h.get_label() for h in legend.handles]
+    if box_ax is not None:
+        entries += box_ax.get_legend_handles_labels()[1]
+    legend_px = _text_width_px(entries, _LEGEND_PT) + _LEGEND_HANDLE_PX
+    fig.subplots_adjust(right=max(min(_PLOT_RIGHT, 1 - legend_px / width_px), left + 0.3))
     fig.suptitle(_title(view), x=0.09, y=1 - 12 / height_px, ha="left", va="top", fontsize=13)
-    fig.text(
+    subtitle = fig.text(
         0.09, 1 - 40 / height_px, _subtitle(view, window), ha="left", va="top", fontsize=9.5,
         color="#525252",
     )  # fmt: skip
+    _shrink_to_fit(fig, subtitle, width_px - 8)
     return fig
+
+
+def _shrink_to_fit(fig: Figure, text: Any, right_px: float) -> None:
+    """Make ``text`` smaller until it ends before ``right_px``: a narrow picture's subtitle
+    is smaller rather than cut at the edge.  Measured as drawn (glyph widths do not scale
+    exactly with the size), so it takes a few tries."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
+    for _ in range(4):
+        box = text.get_window_extent(renderer)
+        if box.x1 <= right_px:
+            return
+        room = right_px - box.x0
+        text.set_fontsize(text.get_fontsize() * room / box.width * 0.98)
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+
+
+def _left_margin(labels: list[str], width_px: int) -> float:
+    """The share of the width the lane names need, so that none is cut at the picture's edge.
+
+    Python names threads after their target (``Thread-1 (consumer)``), often
+    wider than a fixed margin; the names are measured in the font they are
+    drawn in, and the lanes give up what the names take.
+    """
+    needed = (_text_width_px(labels, _LABEL_PT) + 16) / width_px  # and a little air
+    return min(max(needed, _MIN_LEFT), _MAX_LEFT)
+
+
+def _text_width_px(texts: list[str], points: float) -> float:
+    """The width in pixels of the widest of ``texts`` in matplotlib's font at ``points``."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    font = FontProperties(size=points)
+    measure = TextToPath()
+    widest_pt = max(
+        (measure.get_text_width_height_descent(t, font, ismath=False)[0] for t in texts),
+        default=0.0,
+    )
+    return float(widest_pt) * DPI / 72
 
 
 def write_figure(fig: Figure, output: str | os.PathLike[str]) -> None:
@@ -237,7 +304,7 @@ def _draw_threads(
     spans = _visible(view.spans, window)
     for state, colour, offset, height, label in (
         (SLEEPING, SLEEP_COLOUR, 0, 0.34, "sleeping"),
-        (BLOCKED, BLOCKED_COLOUR, 0, 0.52, "blocked (waiting for a thread)"),
+        (BLOCKED, BLOCKED_COLOUR, 0, 0.52, "blocked (wait, get, acquire, join)"),
         (HOLDING, HOLD_COLOUR, 0.33, 0.08, "holding a lock"),
     ):
         merged = merge_spans(spans.filter(pl.col("state") == state), THREAD_KEY, pixel_s)
@@ -285,7 +352,9 @@ def _flag_up(signals: pl.DataFrame, end_s: float) -> pl.DataFrame:
         elif event == "event.clear" and obj in raised:
             rows.append((obj, raised.pop(obj), t))
     rows += [(obj, t, end_s) for obj, t in raised.items()]
-    return pl.DataFrame(rows, schema=["obj", "begin_s", "end_s"], orient="row")
+    # The dtypes are given: a run with no Event has no rows, and null columns cannot be clipped.
+    schema = {"obj": pl.String, "begin_s": pl.Float64, "end_s": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _draw_objects(
@@ -499,9 +568,10 @@ def _draw_containers(
         line.set_label(label)
         top = max(top, rows.select(pl.col("high").max()).item() or 0)
     ax.set_ylim(0, top * 1.25 + 0.5)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a depth is a count: no 0.5 items
     ax.set_ylabel("items in container")
     ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=_LEGEND_PT)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.set_gid("containers")

@@ -8,7 +8,7 @@ already undone a ``--time-scale``).  Nothing here knows how it is drawn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import polars as pl
@@ -67,10 +67,14 @@ class RunView:
     #: Container lines that moved an item: obj, seq, t_s, depth (items after the
     #: line), delta (+1 for an add, -1 for a take or discard).
     depths: pl.DataFrame
-    #: The program's log records: thread, thread_id, seq, t_s, level, logger, message, site.
+    #: The program's log records: thread, thread_id, seq, t_s, level, logger, message, fields
+    #: (structlog's key-value pairs as JSON text, null when none), site.
     logs: pl.DataFrame
     #: The report's findings of this run: kind, severity, seq, t_s, thread, obj, site, message.
     findings: pl.DataFrame
+    #: Why this run's picture may be incomplete (a line cut short, no trace.end,
+    #: events dropped), one sentence each, as the report warns.
+    warnings: list[str] = field(default_factory=list)
 
 
 def run_view(trace: Trace, report: Report, run: int = 0) -> RunView:
@@ -111,7 +115,7 @@ def run_view(trace: Trace, report: Report, run: int = 0) -> RunView:
             _wakes(events, seconds),
             item_lines(events).select("obj", "seq", seconds, "depth", "delta").sort("seq"),
             lines_of(events, {schema.LOG})
-            .select(*THREAD_KEY, "seq", seconds, "level", "logger", "message", "site")
+            .select(*THREAD_KEY, "seq", seconds, "level", "logger", "message", "fields", "site")
             .sort("seq"),
         ]
     )
@@ -132,6 +136,7 @@ def run_view(trace: Trace, report: Report, run: int = 0) -> RunView:
         depths=depths,
         logs=logs,
         findings=found,
+        warnings=f.warnings,
     )
 
 

@@ -13,6 +13,7 @@ from pictures import story
 
 from analyze.cli import main
 from analyze.export.perfetto import nesting_layers, perfetto_trace, runs_of
+from synctrace import schema
 
 WriteTrace = Callable[..., Path]
 SAMPLE = Path(__file__).parent.parent.parent / "traces" / "cookbook.jsonl"
@@ -158,3 +159,44 @@ def test_an_unusable_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["export", str(bad), "-o", str(tmp_path / "x.json")])
     assert result.exit_code == 2
     assert "bad.jsonl:1" in result.output and "Traceback" not in result.output
+
+
+def test_a_log_records_key_value_pairs_are_in_its_args(write_trace: WriteTrace) -> None:
+    """A structlog call's key-value pairs (the line's ``fields``) are its instant's ``fields``."""
+    rec, _ = story()
+    rec.line(
+        schema.LOG, thread="Thread-2", level="info", logger="structlog", message="processed",
+        fields={"item": 3, "ok": True}, site="app.py:22",
+    )  # fmt: skip
+    logs = of(perfetto_trace(runs_of([str(write_trace(rec))]))["traceEvents"], "i", cat="log")
+    assert [e["args"].get("fields") for e in logs] == [None, {"item": 3, "ok": True}]
+
+
+def test_the_export_never_overwrites_a_trace_it_reads(write_trace: WriteTrace) -> None:
+    """-o naming one of the input traces exits 2 with one line and leaves the trace as it was."""
+    trace = write_trace(story()[0], name="trace.json")
+    before = trace.read_bytes()
+    result = CliRunner().invoke(main, ["export", str(trace), "-o", str(trace)])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {trace}: is a trace being exported")
+    assert len(result.output.splitlines()) == 1
+    assert trace.read_bytes() == before
+
+
+@pytest.mark.parametrize(("command", "output"), [("export", "t.json"), ("timeline", "t.png")])
+def test_a_damaged_trace_is_drawn_and_exported_with_the_reports_warnings(
+    write_trace: WriteTrace, tmp_path: Path, command: str, output: str
+) -> None:
+    """A run killed mid-line is still drawn and exported, and stderr says what is missing, as
+    `analyze report` does: the line cut short and the absent trace.end."""
+    rec, _ = story()
+    rec.lines.pop()  # no trace.end: the run was killed...
+    trace = write_trace(rec, end=False, name="killed.jsonl", tail='{"event":"event.se')  # mid-line
+    result = CliRunner().invoke(main, [command, str(trace), "-o", str(tmp_path / output)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[:2] == [
+        f"warning: {trace}:{len(rec.lines) + 1}: the last line is cut short (the run was killed"
+        " while writing it); it was skipped",
+        f"warning: trace {trace} has no trace.end: the run was killed or is still running, so"
+        " findings may be incomplete",
+    ]

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -135,3 +136,41 @@ def test_size_label_reads_like_a_person_would_say_it(tmp_path: Path) -> None:
     big.write_bytes(b"x" * 1_500_000)
     assert size_label([str(small)]) == "500 bytes"
     assert size_label([str(small), str(big), str(tmp_path / "missing")]) == "1.5 MB"
+
+
+class _Stages(Progress):
+    """A Progress that keeps every stage it is told, in order, and never draws."""
+
+    told: ClassVar[list[str]] = []
+
+    def __init__(self, stream: object) -> None:
+        super().__init__(io.StringIO(), enabled=False)
+
+    def stage(self, text: str) -> None:
+        _Stages.told.append(text)
+        super().stage(text)
+
+
+@pytest.mark.parametrize(
+    ("command", "output", "last"),
+    [
+        ("timeline", "t.png", "drawing run 1 into t.png"),
+        ("export", "t.json", "writing t.json"),
+    ],
+)
+def test_timeline_and_export_say_each_stage_as_report_does(
+    write_trace: WriteTrace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    output: str,
+    last: str,
+) -> None:
+    """The picture and the export tell their progress line each file opened, the analysis and
+    the writing, so a long one on a terminal is not silent."""
+    monkeypatch.setattr("analyze.progress.Progress", _Stages)
+    _Stages.told = []
+    trace = _troubled(write_trace)
+    result = CliRunner().invoke(main, [command, str(trace), "-o", str(tmp_path / output)])
+    assert result.exit_code == 0, result.output
+    assert _Stages.told == ["opening 1/1: cook.jsonl", "reading and analyzing 1 trace", last]

@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from pictures import story
+from tracebuild import Recorder
 
 from analyze.cli import main
 from analyze.timeline import draw, view_of, write_timeline
+from analyze.timeline.figure import _shrink_to_fit
+from synctrace import schema
 
 WriteTrace = Callable[..., Path]
 SAMPLE = Path(__file__).parent.parent.parent / "traces" / "cookbook.jsonl"
@@ -67,7 +71,7 @@ def test_the_legend_names_what_is_drawn(figure: Figure) -> None:
     for entry in (
         "running",
         "sleeping",
-        "blocked (waiting for a thread)",
+        "blocked (wait, get, acquire, join)",
         "holding a lock",
         "set()",
         "clear()",
@@ -119,7 +123,7 @@ def test_the_cli_draws_the_sample_trace_as_png_and_svg(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--run", "2"], "there is no run 2"),
+        (["--run", "2"], f"there is no run 2: {SAMPLE} holds 1 run; give --run 1"),
         (["-o", "x.gif"], "x.gif: cannot write this format"),
         (["--start", "2", "--end", "1"], "--end 1 is not after --start 2"),
     ],
@@ -133,3 +137,102 @@ def test_unusable_requests_are_one_line_and_exit_2(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_run_with_no_event_is_drawn(write_trace: WriteTrace) -> None:
+    """A run that only uses a Queue (no Event, so no flag to draw) still draws its lanes."""
+    rec = Recorder()
+    rec.line(schema.THREAD_START, thread="Thread-1", parent="MainThread", daemon=False)
+    rec.put(1, depth=1, thread="Thread-1")
+    rec.get(1, depth=0)
+    rec.line(schema.THREAD_END, thread="Thread-1")
+    ax = lanes(draw(view_of([write_trace(rec)])))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["MainThread", "Thread-1"]
+
+
+@pytest.mark.parametrize("window", [["--start", "60"], ["--end", "-1"]])
+def test_a_window_outside_the_run_is_one_line_and_exit_2(
+    write_trace: WriteTrace, tmp_path: Path, window: list[str]
+) -> None:
+    """A --start past the run's end, or an --end before its start, is refused (not a blank
+    picture with its axis running backwards), naming the file and how long the run lasts."""
+    trace = write_trace(story()[0], name="story.jsonl")
+    out = tmp_path / "t.png"
+    result = CliRunner().invoke(main, ["timeline", str(trace), "-o", str(out), *window])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {trace}: nothing to draw from ")
+    assert "(run 1 lasts 0.018 s); give --start and --end within it" in result.output
+    assert len(result.output.splitlines()) == 1 and not out.exists()
+
+
+def test_long_thread_names_are_not_cut_at_the_left_edge(write_trace: WriteTrace) -> None:
+    """Lane names as Python makes them (``Thread-1 (consume_every_item)``) fit inside the picture,
+    and a name past 32 characters is shortened with an ellipsis rather than squeeze the lanes."""
+    # No hyphen: the test Recorder reads a thread id out of "Thread-N" names.
+    long_name = "Thread 12 (drain_the_queue_of_pending_requests_forever)"
+    rec = Recorder()
+    for ident, name in enumerate(("Thread 1 (consume_every_item)", long_name), start=201):
+        rec.line(
+            schema.THREAD_START, thread=name, thread_id=ident, parent="MainThread", daemon=False
+        )
+        rec.line(schema.THREAD_END, thread=name, thread_id=ident)
+    for width in (800, 1600):
+        fig = draw(view_of([write_trace(rec)]), width_px=width)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        labels = lanes(fig).get_yticklabels()
+        assert [t.get_text() for t in labels][1:] == [
+            "Thread 1 (consume_every_item)",
+            long_name[:31] + "…",
+        ]
+        assert min(t.get_window_extent(renderer).x0 for t in labels) >= 0
+
+
+def test_a_containers_depth_axis_counts_whole_items(write_trace: WriteTrace) -> None:
+    """A container that held one item at most has whole-number ticks (no 0.5 items)."""
+    rec = Recorder()
+    rec.put(1, depth=1)
+    rec.get(1, depth=0)
+    boxes = next(a for a in draw(view_of([write_trace(rec)])).axes if a.get_gid() == "containers")
+    assert all(float(t).is_integer() for t in boxes.get_yticks())
+
+
+def test_a_missing_run_says_how_many_the_files_hold(
+    write_trace: WriteTrace, tmp_path: Path
+) -> None:
+    """--run past the last run names how many runs there are and which --run to give."""
+    paths = [str(write_trace(story()[0], name=n)) for n in ("a.jsonl", "b.jsonl")]
+    out = str(tmp_path / "t.png")
+    result = CliRunner().invoke(main, ["timeline", *paths, "-o", out, "--run", "3"])
+    assert result.exit_code == 2
+    assert result.output == "Error: there is no run 3: the 2 files hold 2 runs; give --run 1 to 2\n"
+
+
+@pytest.mark.parametrize("width", [800, 1200, 1600])
+def test_the_legend_fits_inside_the_picture(write_trace: WriteTrace, width: int) -> None:
+    """At any width --width allows, every legend entry and the subtitle end inside the picture."""
+    rec, _ = story()
+    rec.lines[-1]["ts"] += 500 * 10**9  # killed long after: the subtitle says so, at length
+    fig = draw(view_of([write_trace(rec)]), width_px=width)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is not None:
+            assert legend.get_window_extent(renderer).x1 <= width
+    [subtitle] = [t for t in fig.texts if t.get_text().startswith("run 1 of 1")]
+    assert "· nothing happened after 0.017 s" in subtitle.get_text()
+    assert subtitle.get_window_extent(renderer).x1 <= width
+
+
+def test_a_subtitle_too_long_for_the_picture_is_made_smaller_until_it_fits() -> None:
+    """Measured as drawn: a 9.5 pt line 130 characters long in an 800-pixel picture ends inside
+    it, smaller; a line that fits keeps its size."""
+    fig = Figure(figsize=(8, 6), dpi=100)
+    long_line = fig.text(
+        0.09, 0.95, "run 1 of 1 · 3 threads · 5.002 s recorded · " * 3, fontsize=9.5
+    )
+    short_line = fig.text(0.09, 0.90, "run 1 of 1 · 3 threads", fontsize=9.5)
+    for line in (long_line, short_line):
+        _shrink_to_fit(fig, line, 792)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    assert long_line.get_window_extent(renderer).x1 <= 792 and long_line.get_fontsize() < 9.5
+    assert short_line.get_fontsize() == 9.5

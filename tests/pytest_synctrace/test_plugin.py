@@ -395,6 +395,27 @@ def test_a_recording_already_running_fails_the_marked_test_plainly(
     )
 
 
+def test_a_record_block_inside_another_says_blocks_do_not_nest(pytester: pytest.Pytester) -> None:
+    """Without the marker, a nested record() says blocks do not nest (not that a marker records)."""
+    pytester.makepyfile(
+        test_nested="""
+        import pytest
+
+
+        def test_nested(synctrace):
+            with synctrace.record():
+                with pytest.raises(RuntimeError) as raised:
+                    with synctrace.record():
+                        pass
+            assert str(raised.value) == (
+                "synctrace.record() blocks do not nest: this one is inside another;"
+                " end the first block before starting the next"
+            )
+        """
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
 def test_the_marker_and_a_record_block_do_not_mix(pytester: pytest.Pytester) -> None:
     """Under the marker, the fixture's record() raises, saying the body is already recorded."""
     pytester.makepyfile(
