@@ -427,7 +427,9 @@ def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
     kind = sources.kind_of(path)
     if kind == "parquet":
         return _open_parquet(path)
-    if kind == "jsonl":
+    # A file that begins with a byte-order mark is handed to polars without
+    # it, from memory, as a compressed one is: polars refuses the mark.
+    if kind == "jsonl" and not sources.has_bom(path):
         try:
             with open(path, "rb") as fh:
                 first = fh.readline(LINE_LIMIT + 1)

@@ -39,6 +39,11 @@ _PIECE: Final = 1 << 20
 #: than read into memory just to be complained about.
 LINE_LIMIT: Final = 1 << 20
 
+#: The UTF-8 byte-order mark some Windows editors put at the front of a
+#: file they save.  It is not part of the first line: JSON parsers (and
+#: polars) refuse it, so every reader here leaves it out.
+BOM: Final = b"\xef\xbb\xbf"
+
 #: What a folder's traces are named, as ``analyze`` and ``tracer`` name them.
 TRACE_SUFFIXES: Final = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet")
 
@@ -73,6 +78,15 @@ def expand(path: str) -> list[str]:
     return found
 
 
+def has_bom(path: str) -> bool:
+    """Whether the file at ``path`` begins with a UTF-8 byte-order mark."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(BOM)) == BOM
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
 def kind_of(path: str) -> Kind:
     """The kind of trace file at ``path``, from its first bytes (JSON lines unless recognised)."""
     try:
@@ -88,21 +102,26 @@ def kind_of(path: str) -> Kind:
 
 
 def decompress(path: str, kind: Kind) -> tuple[bytes, bool]:
-    """The lines of a gzip or zstd trace, and whether its compressed data was cut short.
+    """The lines of a trace (gzip, zstd or plain), and whether its compressed data was cut short.
 
     A cut stream is what a killed run leaves behind (the tracer died before
     closing the file): the lines before the cut are returned so that the run
     can still be analysed.  Damaged data (a flipped byte, a wrong checksum)
-    raises TraceError: nothing after it can be trusted.
+    raises TraceError: nothing after it can be trusted.  A leading
+    byte-order mark is left out.
     """
     with open(path, "rb") as fh:
         raw = fh.read()
+    if kind == "jsonl":
+        return raw.removeprefix(BOM), False
     try:
         if kind == "gzip":
-            return _inflate(raw, lambda: zlib.decompressobj(wbits=31))
-        return _inflate(raw, _zstd_member)
+            data, cut = _inflate(raw, lambda: zlib.decompressobj(wbits=31))
+        else:
+            data, cut = _inflate(raw, _zstd_member)
     except (zlib.error, _zstd_error()) as exc:
         raise _damaged(path, kind, exc) from None
+    return data.removeprefix(BOM), cut
 
 
 def _damaged(path: str, kind: Kind, exc: Exception) -> TraceError:
@@ -121,11 +140,12 @@ def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Iterator[bytes | To
     as :class:`TooLong`, having been skipped a piece at a time.  Memory is
     bounded by ``limit`` and one decompressed piece, whatever the file.
     A compressed stream cut short ends the lines where its data ends;
-    damaged compressed data raises TraceError.
+    damaged compressed data raises TraceError.  A leading byte-order mark
+    is left out.
     """
     buffer = bytearray()
     skipping = 0  # bytes of an over-long line seen so far, 0 when not in one
-    for piece in _pieces(path, kind):
+    for piece in _without_bom(_pieces(path, kind)):
         at = 0
         while at < len(piece):
             newline = piece.find(b"\n", at)
@@ -149,6 +169,22 @@ def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Iterator[bytes | To
         yield TooLong(skipping, False)
     elif buffer:
         yield bytes(buffer)
+
+
+def _without_bom(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The pieces with a byte-order mark at the very front left out."""
+    head = b""
+    for piece in pieces:
+        head += piece
+        # A decompressor may hand over fewer bytes than the mark at first.
+        if len(head) >= len(BOM):
+            yield head.removeprefix(BOM)
+            break
+    else:
+        if head and head != BOM:
+            yield head
+        return
+    yield from pieces
 
 
 def _pieces(path: str, kind: Kind) -> Iterator[bytes]:

@@ -254,3 +254,33 @@ def test_runs_too_many_kinds_for_a_table_are_listed(
         "                                 hang 1",
     ]
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+# --- a file saved by an editor: a byte-order mark, CRLF line ends ----------------------
+
+BOM = b"\xef\xbb\xbf"
+EDITOR_SAVES = {
+    "bom": lambda b: BOM + b,
+    "crlf": lambda b: b.replace(b"\n", b"\r\n"),
+    "bom-gzip": lambda b: gzip.compress(BOM + b),
+    "bom-torn": lambda b: BOM + b + b'{"event": "event.se',
+}
+
+
+@pytest.mark.parametrize("save", EDITOR_SAVES)
+def test_a_trace_saved_by_an_editor_is_read_as_it_was(tmp_path: Path, save: str) -> None:
+    """A byte-order mark or CRLF ends change nothing: report, validate and redact read the trace."""
+    path = tmp_path / ("t.jsonl.gz" if "gzip" in save else "t.jsonl")
+    path.write_bytes(EDITOR_SAVES[save](a_run().text().encode()))
+    result = run("report", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["trace"]["events"], data["counts"]["stranded-item"]) == (6, 1)
+    torn = [f"{path}:7: the last line is cut short"] if "torn" in save else []
+    assert [w[: len(torn[0])] for w in data["trace"]["warnings"][:1]] == torn
+    validated = run("validate", path)
+    assert validated.exit_code == (1 if torn else 0), validated.output
+    assert f"{path}:1:" not in validated.stdout
+    shared = tmp_path / "shared.jsonl"
+    assert run("redact", path, "-o", shared).exit_code == 0
+    assert json.loads(run("report", shared, "--format", "json").stdout)["counts"] == data["counts"]
