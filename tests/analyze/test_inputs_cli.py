@@ -284,3 +284,26 @@ def test_a_trace_saved_by_an_editor_is_read_as_it_was(tmp_path: Path, save: str)
     shared = tmp_path / "shared.jsonl"
     assert run("redact", path, "-o", shared).exit_code == 0
     assert json.loads(run("report", shared, "--format", "json").stdout)["counts"] == data["counts"]
+
+
+def test_twelve_runs_listed_keep_each_kind_beside_its_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrapped run line never ends in a kind whose count is on the next line."""
+    traces = Path(__file__).resolve().parents[2] / "traces"
+    monkeypatch.chdir(tmp_path)
+    Path("runs").mkdir()
+    for n in range(1, 12):
+        # Labels of 21 characters put "stranded-item" at column 80 and its count past it.
+        Path(f"runs/cookbook{n:02}.jsonl").write_bytes((traces / "cookbook.jsonl").read_bytes())
+    Path("runs/fixed.jsonl").write_bytes((traces / "fixed.jsonl").read_bytes())
+    text = run("report", "runs").stdout
+    table = text[text.index("Runs (findings by kind)") :].split("\n\n")[0].splitlines()
+    assert table[1:4] == [
+        "  runs/cookbook01.jsonl  stopped    lost-signal 5, cleared-wait 6,",
+        "                                    stranded-item 5, hang 1",
+        "  runs/cookbook02.jsonl  stopped    lost-signal 5, cleared-wait 6,",
+    ]
+    assert table[-1] == "  runs/fixed.jsonl       completed  unheard-notify 1"
+    assert len([line for line in table if line.startswith("  runs/")]) == 12
+    assert all(line[-1].isdigit() or line[-1] == "," for line in table[1:])
