@@ -307,3 +307,16 @@ def test_twelve_runs_listed_keep_each_kind_beside_its_count(
     assert table[-1] == "  runs/fixed.jsonl       completed  unheard-notify 1"
     assert len([line for line in table if line.startswith("  runs/")]) == 12
     assert all(line[-1].isdigit() or line[-1] == "," for line in table[1:])
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_a_fact_of_some_runs_only_says_how_many(tmp_path: Path, fmt: str) -> None:
+    """With several runs, the header says of how many a fact holds when not of all."""
+    redacted = a_run()
+    redacted.lines[0]["redacted"] = True
+    (tmp_path / "a.jsonl").write_text(redacted.text())
+    killed = a_run().text().splitlines(keepends=True)[:-1]  # no trace.end
+    (tmp_path / "b.jsonl").write_text("".join(killed) * 2)
+    flowing = " ".join(run("report", tmp_path, "--format", fmt).stdout.split())
+    assert "redacted (1 of 3 runs): values, argv and host are salted hashes" in flowing
+    assert "INCOMPLETE (no trace.end in 2 of 3 runs)" in flowing
