@@ -63,7 +63,10 @@ def redact(source: str, target: str) -> Redacted:
             " redacted trace to Parquet afterwards with `analyze convert`"
         )
     if os.path.exists(target) and os.path.samefile(source, target):
-        raise TraceError(f"{target}: is the trace being redacted; choose another -o")
+        raise TraceError(
+            f"{target}: -o names the trace being redacted, which would be lost; write the"
+            " redacted trace to another file (such as shared.jsonl.gz)"
+        )
     partial = Path(f"{target}.partial")
     result = Redacted(target)
     try:

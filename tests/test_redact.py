@@ -232,7 +232,8 @@ def test_analyze_redact_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
     result = analyze("redact", path, "-o", path)
     assert (result.exit_code, result.stderr) == (
         2,
-        f"Error: {path}: is the trace being redacted; choose another -o\n",
+        f"Error: {path}: -o names the trace being redacted, which would be lost; write the"
+        " redacted trace to another file (such as shared.jsonl.gz)\n",
     )
     assert path.read_bytes() == COOKBOOK.read_bytes()
 
