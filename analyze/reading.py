@@ -274,9 +274,10 @@ def diagnose(trace: Trace, cause: str = "") -> NoReturn:
             checked = checker.check(number, raw)
             bad = [m for s, m in checked.problems if s == "unusable"]
             if bad:
+                # Past the first line the file is a trace that was damaged.
                 hint = (
                     _NOT_A_TRACE_HINT
-                    if checked.line is None
+                    if checked.line is None and number == 1
                     else f"`analyze validate {f.path}` lists every problem"
                 )
                 raise TraceError(f"{f.path}:{number}: {bad[0]} ({hint})")
