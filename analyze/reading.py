@@ -155,7 +155,14 @@ def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
     when the report is built, which reads each file once, and only then
     walks a damaged file line by line (:func:`salvage`).
     """
-    opened = [open_run(path) for p in paths for path in sources.expand(os.fspath(p))]
+    # A file named twice (a folder and a file in it, a glob and its folder)
+    # is read once, not as two runs that double every count.
+    seen: set[str] = set()
+    opened = []
+    for path in (path for p in paths for path in sources.expand(os.fspath(p))):
+        if os.path.realpath(path) not in seen:
+            seen.add(os.path.realpath(path))
+            opened.append(open_run(path))
     if not opened:
         raise TraceError("no trace files given: name one or more .jsonl files")
     return _assemble(opened)

@@ -320,3 +320,16 @@ def test_a_fact_of_some_runs_only_says_how_many(tmp_path: Path, fmt: str) -> Non
     flowing = " ".join(run("report", tmp_path, "--format", fmt).stdout.split())
     assert "redacted (1 of 3 runs): values, argv and host are salted hashes" in flowing
     assert "INCOMPLETE (no trace.end in 2 of 3 runs)" in flowing
+
+
+def test_a_file_named_twice_is_one_run(tmp_path: Path) -> None:
+    """A folder and a file in it (or one file given twice) count that file's findings once."""
+    (tmp_path / "a.jsonl").write_text(a_run().text())
+    data = json.loads(run("report", tmp_path, tmp_path / "a.jsonl", "--format", "json").stdout)
+    assert (data["trace"]["runs"], data["counts"]["stranded-item"]) == (1, 1)
+
+
+def test_a_single_event_is_not_plural(tmp_path: Path) -> None:
+    """A trace of one line (a run killed at once) says '1 event'."""
+    (tmp_path / "a.jsonl").write_text(a_run().text().splitlines(keepends=True)[0])
+    assert " · 1 event · " in run("report", tmp_path / "a.jsonl").stdout
