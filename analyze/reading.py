@@ -11,6 +11,7 @@ names the damage; only a file nothing can be read of raises TraceError.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Callable, Iterable
@@ -446,6 +447,11 @@ def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
             raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
         f = _trace_file(path, kind, first, tail, lambda: _count_newlines(path))
         return f, _scan(path, f.torn_line)
+    # A first line too long to be a trace's is told from a piece of the
+    # stream, before a small file that inflates to gigabytes is held whole.
+    with contextlib.closing(sources.lines(path, kind)) as lines:
+        if isinstance(next(lines, b""), sources.TooLong):
+            raise _first_line_too_long(path)
     data, cut = sources.decompress(path, kind)
     if cut and b"\n" not in data:
         raise TraceError(
@@ -470,10 +476,7 @@ def _trace_file(
     if not tail[0]:
         raise TraceError(f"{path}: empty file ({_NOT_A_TRACE_HINT})")
     if len(first) > LINE_LIMIT:
-        raise TraceError(
-            f"{path}:1: the first line is longer than {LINE_LIMIT:,} bytes, far longer than"
-            f" any trace line ({_NOT_A_TRACE_HINT})"
-        )
+        raise _first_line_too_long(path)
 
     start = parse_object(first)
     if start is None:
@@ -498,6 +501,13 @@ def _trace_file(
     elif parsed is not None and parsed.get("event") == schema.TRACE_END:
         end = parsed
     return TraceFile(path=path, start=start, end=end, torn_line=torn_line, kind=kind)
+
+
+def _first_line_too_long(path: str) -> TraceError:
+    return TraceError(
+        f"{path}:1: the first line is longer than {LINE_LIMIT:,} bytes, far longer than"
+        f" any trace line ({_NOT_A_TRACE_HINT})"
+    )
 
 
 def _open_parquet(path: str) -> tuple[TraceFile, pl.LazyFrame]:

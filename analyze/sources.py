@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Final, Literal, NamedTuple, Protocol
+from typing import BinaryIO, Final, Literal, NamedTuple, Protocol
 
 from analyze.errors import TraceError
 
@@ -132,7 +132,7 @@ def _damaged(path: str, kind: Kind, exc: Exception) -> TraceError:
     )
 
 
-def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Iterator[bytes | TooLong]:
+def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Generator[bytes | TooLong]:
     """Every line of a JSON-lines, gzip or zstd trace, in order, streamed.
 
     A line is yielded with its newline (the last one may lack it: the run
@@ -188,26 +188,45 @@ def _without_bom(pieces: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def _pieces(path: str, kind: Kind) -> Iterator[bytes]:
-    """The file's decompressed bytes, a piece at a time."""
+    """The file's decompressed bytes, a piece of at most _PIECE at a time.
+
+    The pieces are bounded on the way out, not only on the way in: a few
+    hundred kilobytes of gzip can hold a line of gigabytes.
+    """
     try:
         with open(path, "rb") as fh:
             if kind == "jsonl":
                 yield from iter(lambda: fh.read(_PIECE), b"")
                 return
-            member = (lambda: zlib.decompressobj(wbits=31)) if kind == "gzip" else _zstd_member
-            obj = member()
             try:
-                for raw in iter(lambda: fh.read(_PIECE), b""):
-                    while raw:
-                        yield obj.decompress(raw)
-                        if not obj.eof:
-                            break
-                        # The next member (frame) begins in what is left.
-                        raw, obj = obj.unused_data, member()
+                yield from (_gunzip(fh) if kind == "gzip" else _unzstd(fh))
             except (zlib.error, _zstd_error()) as exc:
                 raise _damaged(path, kind, exc) from None
     except OSError as exc:
         raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def _gunzip(fh: BinaryIO) -> Iterator[bytes]:
+    obj = zlib.decompressobj(wbits=31)
+    for raw in iter(lambda: fh.read(_PIECE), b""):
+        while raw:
+            yield obj.decompress(raw, _PIECE)
+            if obj.eof:
+                # The next member (files joined with cat) begins in what is left.
+                raw, obj = obj.unused_data, zlib.decompressobj(wbits=31)
+            else:
+                raw = obj.unconsumed_tail
+    # Output zlib still holds when the input ran out (a cut file's last piece).
+    while not obj.eof and (piece := obj.decompress(b"", _PIECE)):
+        yield piece
+
+
+def _unzstd(fh: BinaryIO) -> Iterator[bytes]:
+    # Imported here so that reading plain traces never loads zstandard.
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+    yield from iter(lambda: reader.read(_PIECE), b"")
 
 
 class _Member(Protocol):
