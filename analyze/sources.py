@@ -64,18 +64,33 @@ def expand(path: str) -> list[str]:
     """
     if not os.path.isdir(path):
         return [path]
-    found = sorted(
-        str(p)
-        for p in Path(path).iterdir()
-        if p.is_file() and p.name.lower().endswith(TRACE_SUFFIXES)
-    )
+    found = sorted(str(p) for p in Path(path).iterdir() if _is_trace(p))
     if not found:
+        below = sorted(str(sub) for sub in Path(path).iterdir() if _holds_traces(sub))
+        more = len(below) - 1
+        fix = (
+            f"subfolders are not searched: name {below[0]}"
+            + (f" (and {more} more folder{'s' if more > 1 else ''})" if more else "")
+            if below
+            else "give trace files, or a folder that holds them"
+        )
         raise TraceError(
             f"{path}: a folder with no traces in it (looked for"
-            f" {', '.join('*' + s for s in TRACE_SUFFIXES)}); give trace files, or a folder"
-            " that holds them"
+            f" {', '.join('*' + s for s in TRACE_SUFFIXES)}); {fix}"
         )
     return found
+
+
+def _is_trace(p: Path) -> bool:
+    return p.is_file() and p.name.lower().endswith(TRACE_SUFFIXES)
+
+
+def _holds_traces(folder: Path) -> bool:
+    """Whether ``folder`` is a folder with traces in it (one that cannot be read holds none)."""
+    try:
+        return folder.is_dir() and any(_is_trace(p) for p in folder.iterdir())
+    except OSError:
+        return False
 
 
 def has_bom(path: str) -> bool:

@@ -87,6 +87,15 @@ def _folder_without_traces(tmp_path: Path) -> tuple[Path, str]:
     )
 
 
+def _traces_in_a_subfolder_only(tmp_path: Path) -> tuple[Path, str]:
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "a.jsonl").write_text(a_run().text())
+    return tmp_path, (
+        f"{tmp_path}: a folder with no traces in it (looked for *.jsonl, *.jsonl.gz,"
+        f" *.jsonl.zst, *.parquet); subfolders are not searched: name {tmp_path / 'runs'}"
+    )
+
+
 def _one_huge_line(tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "t.jsonl"
     path.write_bytes(b'{"event": "trace.start", "argv": ["' + b"a" * (4 << 20) + b'"]}\n')
@@ -113,6 +122,7 @@ def _damaged_gzip(tmp_path: Path) -> tuple[Path, str]:
         _unknown_schema,
         _missing,
         _folder_without_traces,
+        _traces_in_a_subfolder_only,
         _one_huge_line,
         _damaged_gzip,
     ],
@@ -124,7 +134,8 @@ def test_unusable_input_is_one_line_and_exit_2(
     """Nothing to analyze: one line naming the file and the fix, exit 2, never a traceback."""
     path, message = spoil(tmp_path)
     result = run(command, path)
-    if command == "validate" and spoil not in (_missing, _folder_without_traces, _damaged_gzip):
+    unreadable = (_missing, _folder_without_traces, _traces_in_a_subfolder_only, _damaged_gzip)
+    if command == "validate" and spoil not in unreadable:
         # validate reads what report refuses, and lists what is wrong with it.
         assert result.exit_code == 1
         assert result.stdout.startswith(f"{path}:1: ")
