@@ -344,3 +344,15 @@ def test_a_single_event_is_not_plural(tmp_path: Path) -> None:
     """A trace of one line (a run killed at once) says '1 event'."""
     (tmp_path / "a.jsonl").write_text(a_run().text().splitlines(keepends=True)[0])
     assert " · 1 event · " in run("report", tmp_path / "a.jsonl").stdout
+
+
+def test_a_repeated_line_is_named_once(write_trace: WriteTrace) -> None:
+    """A line pasted twice is named as out of place, not blamed again by the line count."""
+    path = write_trace(a_run())
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:3], lines[2], *lines[3:]]))
+    data = json.loads(run("report", path, "--format", "json").stdout)
+    assert data["trace"]["warnings"] == [
+        f"{path}:4: seq 2 does not follow 2: the line is out of place (lines reordered,"
+        " repeated or pasted in); the line was skipped"
+    ]
