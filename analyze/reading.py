@@ -123,10 +123,16 @@ class Trace:
     #: Each run's lines on their own (``events`` is their concatenation), so
     #: that a file polars cannot read can be told from the others.
     parts: tuple[pl.LazyFrame, ...] = field(default=(), repr=False)
+    #: Files of a folder that could not be used, each as the one line saying why.
+    passed_over: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> list[str]:
-        return [note for f in self.files for note in f.warnings]
+        skipped = [
+            f"{why}; passed over, the folder's other traces are reported"
+            for why in self.passed_over
+        ]
+        return skipped + [note for f in self.files for note in f.warnings]
 
     @property
     def complete(self) -> bool:
@@ -160,16 +166,31 @@ def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
     # is read once, not as two runs that double every count.
     seen: set[str] = set()
     opened = []
-    for path in (path for p in paths for path in sources.expand(os.fspath(p))):
-        if os.path.realpath(path) not in seen:
+    passed_over: list[str] = []
+    for named in paths:
+        given = os.fspath(named)
+        for path in sources.expand(given):
+            if os.path.realpath(path) in seen:
+                continue
             seen.add(os.path.realpath(path))
-            opened.append(open_run(path))
+            try:
+                opened.append(open_run(path))
+            except TraceError as exc:
+                # A file named on its own is what the user asked about; one of
+                # a folder's (a stray log, a run that had not begun) is not.
+                if not os.path.isdir(given):
+                    raise
+                passed_over.append(str(exc))
+    if passed_over and not opened:
+        raise TraceError(passed_over[0])
     if not opened:
         raise TraceError("no trace files given: name one or more .jsonl files")
-    return _assemble(opened)
+    return _assemble(opened, tuple(passed_over))
 
 
-def _assemble(opened: list[tuple[TraceFile, pl.LazyFrame]]) -> Trace:
+def _assemble(
+    opened: list[tuple[TraceFile, pl.LazyFrame]], passed_over: tuple[str, ...] = ()
+) -> Trace:
     """The runs' frames as one, each line typed and tagged with its run's index."""
     frames = [
         _in_program_time(
@@ -187,6 +208,7 @@ def _assemble(opened: list[tuple[TraceFile, pl.LazyFrame]]) -> Trace:
         files=tuple(f for f, _ in opened),
         events=pl.concat(frames, how="vertical").cache(),
         parts=tuple(frames),
+        passed_over=passed_over,
     )
 
 
@@ -338,7 +360,7 @@ def salvage(trace: Trace, broken: dict[int, bool] | None = None) -> Trace:
             opened.append((replace(g, damage=(note,)), rows))
         else:
             opened.extend(_walk(f.path, f.kind))
-    return _assemble(opened)
+    return _assemble(opened, trace.passed_over)
 
 
 @dataclass

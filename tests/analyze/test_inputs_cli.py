@@ -356,3 +356,30 @@ def test_a_repeated_line_is_named_once(write_trace: WriteTrace) -> None:
         f"{path}:4: seq 2 does not follow 2: the line is out of place (lines reordered,"
         " repeated or pasted in); the line was skipped"
     ]
+
+
+def test_a_folder_passes_over_files_that_are_no_traces(tmp_path: Path) -> None:
+    """A folder's empty or foreign .jsonl is named and passed over; named alone, refused."""
+    (tmp_path / "a.jsonl").write_text(a_run().text())
+    (tmp_path / "b.jsonl").write_text('{"name": "package"}\n')
+    (tmp_path / "c.jsonl").write_text("")
+    result = run("report", tmp_path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["trace"]["runs"], data["counts"]["stranded-item"]) == (1, 1)
+    assert data["trace"]["warnings"] == [
+        f"{tmp_path / 'b.jsonl'}:1: the first line is a JSON object with no event, not"
+        " trace.start: the file is cut at the front or is not a synctrace trace; record a new"
+        " one; passed over, the folder's other traces are reported",
+        f"{tmp_path / 'c.jsonl'}: empty file {HINT}; passed over, the folder's other traces"
+        " are reported",
+    ]
+    alone = run("report", tmp_path / "a.jsonl", tmp_path / "c.jsonl")
+    assert (alone.exit_code, alone.stderr) == (
+        2,
+        f"Error: {tmp_path / 'c.jsonl'}: empty file {HINT}\n",
+    )
+    (tmp_path / "a.jsonl").unlink()
+    none_left = run("report", tmp_path)
+    assert none_left.exit_code == 2
+    assert none_left.stderr.startswith(f"Error: {tmp_path / 'b.jsonl'}:1: the first line is")
