@@ -64,7 +64,7 @@ def header_facts(report: Report) -> list[str]:
     if info.started:
         facts.append(f"started {info.started.replace('T', ' ')[:19]} UTC")
     facts.append(f"{info.duration_s:.3f} s recorded")
-    facts.append(f"{info.events} event{'' if info.events == 1 else 's'}")
+    facts.append(f"{info.events:,} event{'' if info.events == 1 else 's'}")
     total = len(info.runs)
     scaled = [scale for scale in info.time_scales if scale != 1.0]
     if scaled:

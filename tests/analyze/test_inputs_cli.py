@@ -346,6 +346,17 @@ def test_a_single_event_is_not_plural(tmp_path: Path) -> None:
     assert " · 1 event · " in run("report", tmp_path / "a.jsonl").stdout
 
 
+def test_the_header_counts_events_with_thousands_separated(tmp_path: Path) -> None:
+    """A long trace's event count reads as validate writes it: 1,006 events."""
+    rec = a_run()
+    last = rec.lines.pop()  # trace.end
+    for _ in range(1000):
+        rec.lines.append(dict(rec.lines[-1], seq=rec.lines[-1]["seq"] + 1, event="event.is_set"))
+    rec.lines.append(dict(last, seq=rec.lines[-1]["seq"] + 1, events_written=len(rec.lines)))
+    (tmp_path / "a.jsonl").write_text(rec.text())
+    assert " · 1,006 events · " in run("report", tmp_path / "a.jsonl").stdout
+
+
 def test_a_repeated_line_is_named_once(write_trace: WriteTrace) -> None:
     """A line pasted twice is named as out of place, not blamed again by the line count."""
     path = write_trace(a_run())
