@@ -11,6 +11,7 @@ names the damage; only a file nothing can be read of raises TraceError.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Callable, Iterable
@@ -122,10 +123,16 @@ class Trace:
     #: Each run's lines on their own (``events`` is their concatenation), so
     #: that a file polars cannot read can be told from the others.
     parts: tuple[pl.LazyFrame, ...] = field(default=(), repr=False)
+    #: Files of a folder that could not be used, each as the one line saying why.
+    passed_over: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> list[str]:
-        return [note for f in self.files for note in f.warnings]
+        skipped = [
+            f"{why}; passed over, the folder's other traces are reported"
+            for why in self.passed_over
+        ]
+        return skipped + [note for f in self.files for note in f.warnings]
 
     @property
     def complete(self) -> bool:
@@ -155,13 +162,35 @@ def load_traces(paths: Iterable[str | os.PathLike[str]]) -> Trace:
     when the report is built, which reads each file once, and only then
     walks a damaged file line by line (:func:`salvage`).
     """
-    opened = [open_run(path) for p in paths for path in sources.expand(os.fspath(p))]
+    # A file named twice (a folder and a file in it, a glob and its folder)
+    # is read once, not as two runs that double every count.
+    seen: set[str] = set()
+    opened = []
+    passed_over: list[str] = []
+    for named in paths:
+        given = os.fspath(named)
+        for path in sources.expand(given):
+            if os.path.realpath(path) in seen:
+                continue
+            seen.add(os.path.realpath(path))
+            try:
+                opened.append(open_run(path))
+            except TraceError as exc:
+                # A file named on its own is what the user asked about; one of
+                # a folder's (a stray log, a run that had not begun) is not.
+                if not os.path.isdir(given):
+                    raise
+                passed_over.append(str(exc))
+    if passed_over and not opened:
+        raise TraceError(passed_over[0])
     if not opened:
         raise TraceError("no trace files given: name one or more .jsonl files")
-    return _assemble(opened)
+    return _assemble(opened, tuple(passed_over))
 
 
-def _assemble(opened: list[tuple[TraceFile, pl.LazyFrame]]) -> Trace:
+def _assemble(
+    opened: list[tuple[TraceFile, pl.LazyFrame]], passed_over: tuple[str, ...] = ()
+) -> Trace:
     """The runs' frames as one, each line typed and tagged with its run's index."""
     frames = [
         _in_program_time(
@@ -179,6 +208,7 @@ def _assemble(opened: list[tuple[TraceFile, pl.LazyFrame]]) -> Trace:
         files=tuple(f for f, _ in opened),
         events=pl.concat(frames, how="vertical").cache(),
         parts=tuple(frames),
+        passed_over=passed_over,
     )
 
 
@@ -274,9 +304,10 @@ def diagnose(trace: Trace, cause: str = "") -> NoReturn:
             checked = checker.check(number, raw)
             bad = [m for s, m in checked.problems if s == "unusable"]
             if bad:
+                # Past the first line the file is a trace that was damaged.
                 hint = (
                     _NOT_A_TRACE_HINT
-                    if checked.line is None
+                    if checked.line is None and number == 1
                     else f"`analyze validate {f.path}` lists every problem"
                 )
                 raise TraceError(f"{f.path}:{number}: {bad[0]} ({hint})")
@@ -329,7 +360,7 @@ def salvage(trace: Trace, broken: dict[int, bool] | None = None) -> Trace:
             opened.append((replace(g, damage=(note,)), rows))
         else:
             opened.extend(_walk(f.path, f.kind))
-    return _assemble(opened)
+    return _assemble(opened, trace.passed_over)
 
 
 @dataclass
@@ -427,7 +458,9 @@ def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
     kind = sources.kind_of(path)
     if kind == "parquet":
         return _open_parquet(path)
-    if kind == "jsonl":
+    # A file that begins with a byte-order mark is handed to polars without
+    # it, from memory, as a compressed one is: polars refuses the mark.
+    if kind == "jsonl" and not sources.has_bom(path):
         try:
             with open(path, "rb") as fh:
                 first = fh.readline(LINE_LIMIT + 1)
@@ -436,6 +469,11 @@ def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
             raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
         f = _trace_file(path, kind, first, tail, lambda: _count_newlines(path))
         return f, _scan(path, f.torn_line)
+    # A first line too long to be a trace's is told from a piece of the
+    # stream, before a small file that inflates to gigabytes is held whole.
+    with contextlib.closing(sources.lines(path, kind)) as lines:
+        if isinstance(next(lines, b""), sources.TooLong):
+            raise _first_line_too_long(path)
     data, cut = sources.decompress(path, kind)
     if cut and b"\n" not in data:
         raise TraceError(
@@ -460,10 +498,7 @@ def _trace_file(
     if not tail[0]:
         raise TraceError(f"{path}: empty file ({_NOT_A_TRACE_HINT})")
     if len(first) > LINE_LIMIT:
-        raise TraceError(
-            f"{path}:1: the first line is longer than {LINE_LIMIT:,} bytes, far longer than"
-            f" any trace line ({_NOT_A_TRACE_HINT})"
-        )
+        raise _first_line_too_long(path)
 
     start = parse_object(first)
     if start is None:
@@ -488,6 +523,13 @@ def _trace_file(
     elif parsed is not None and parsed.get("event") == schema.TRACE_END:
         end = parsed
     return TraceFile(path=path, start=start, end=end, torn_line=torn_line, kind=kind)
+
+
+def _first_line_too_long(path: str) -> TraceError:
+    return TraceError(
+        f"{path}:1: the first line is longer than {LINE_LIMIT:,} bytes, far longer than"
+        f" any trace line ({_NOT_A_TRACE_HINT})"
+    )
 
 
 def _open_parquet(path: str) -> tuple[TraceFile, pl.LazyFrame]:

@@ -5,7 +5,10 @@ The same fields are hashed the same way as ``tracer run --redact`` does it
 streamed in and out (memory bounded by one line), and the output is
 compressed as its name asks (``.jsonl.gz``, ``.jsonl.zst``), whatever the
 input was.  A line that is not JSON cannot be redacted, so it is left out
-rather than copied: it may hold exactly what its owner wanted hidden.
+rather than copied: it may hold exactly what its owner wanted hidden.  For
+the same reason a field synctrace/1 does not define (an edited line, a
+newer 1.x) is hashed whatever it holds, and so is a data field holding
+something other than text.
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 import orjson
 
 from analyze import sources
 from analyze.errors import TraceError
 from analyze.validate import parse_object
-from synctrace.redact import Redactor
+from synctrace import schema
+from synctrace.redact import TEXT_FIELDS, Redactor
 
 #: Lines left out that are named one by one; the rest are counted.
 NAMED: Final = 10
+
+#: Every field a synctrace/1 line can have.
+_DEFINED: Final = frozenset(schema.FIELD_TYPES) | set(schema.START_FIELDS) | set(schema.END_FIELDS)
 
 
 @dataclass
@@ -63,7 +70,10 @@ def redact(source: str, target: str) -> Redacted:
             " redacted trace to Parquet afterwards with `analyze convert`"
         )
     if os.path.exists(target) and os.path.samefile(source, target):
-        raise TraceError(f"{target}: is the trace being redacted; choose another -o")
+        raise TraceError(
+            f"{target}: -o names the trace being redacted, which would be lost; write the"
+            " redacted trace to another file (such as shared.jsonl.gz)"
+        )
     partial = Path(f"{target}.partial")
     result = Redacted(target)
     try:
@@ -101,7 +111,12 @@ def _write(
                     " trace? record one with `tracer run` or `tracer demo`)"
                 )
             cut = isinstance(raw, bytes) and not raw.endswith(b"\n")
-            why = "cut short (the run was killed while writing it)" if cut else "not JSON"
+            if isinstance(raw, sources.TooLong):
+                why = f"a line of {raw.size:,} bytes, longer than any trace line"
+            elif cut:
+                why = "cut short (the run was killed while writing it)"
+            else:
+                why = "not JSON"
             result.leave_out(f"{source}:{number}: {why}; left out, as it cannot be redacted")
             continue
         if result.lines == 0 and line.get("event") != "trace.start":
@@ -112,8 +127,28 @@ def _write(
         if line.get("event") == "trace.start":
             result.runs += 1
         result.lines += 1
-        out.write(pack(orjson.dumps(redactor.line(line)) + b"\n"))
+        out.write(pack(orjson.dumps(_undefined_hashed(redactor, redactor.line(line))) + b"\n"))
     out.write(finish())
+
+
+def _undefined_hashed(redactor: Redactor, line: dict[str, Any]) -> dict[str, Any]:
+    """``line`` with what ``Redactor.line`` leaves as it is, yet may be data, hashed in place.
+
+    The tracer writes only defined fields, with text in its text fields; a
+    trace from elsewhere may have anything, and what is not known to be
+    code is treated as data.
+    """
+    for name, value in line.items():
+        if value is None:
+            continue
+        if name not in _DEFINED or (name in TEXT_FIELDS and not isinstance(value, str)):
+            text = (
+                value
+                if isinstance(value, str)
+                else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+            )
+            line[name] = redactor.token(text)
+    return line
 
 
 def _compressor(target: str) -> tuple[Callable[[bytes], bytes], Callable[[], bytes]]:

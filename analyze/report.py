@@ -286,9 +286,10 @@ def _count_warnings(trace: Trace, per_run: pl.DataFrame) -> list[str]:
     for run, f in enumerate(trace.files):
         written = f.end.get("events_written") if f.end else None
         # events_written counts the lines before trace.end, trace.start
-        # included; damaged lines skipped are already named on their own.
+        # included; damaged lines skipped are already named on their own,
+        # whether the tracer wrote them (garbled since) or not (pasted in).
         seen = read.get(run, 0) + f.skipped - 1
-        if isinstance(written, int) and written != seen:
+        if isinstance(written, int) and written not in (seen, seen - f.skipped):
             notes.append(
                 f"trace {f.label}: trace.end counts {written} lines before it but"
                 f" {seen} were read: the file was cut or edited, so findings"

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Final, Literal, NamedTuple, Protocol
+from typing import BinaryIO, Final, Literal, NamedTuple, Protocol
 
 from analyze.errors import TraceError
 
@@ -39,6 +39,11 @@ _PIECE: Final = 1 << 20
 #: than read into memory just to be complained about.
 LINE_LIMIT: Final = 1 << 20
 
+#: The UTF-8 byte-order mark some Windows editors put at the front of a
+#: file they save.  It is not part of the first line: JSON parsers (and
+#: polars) refuse it, so every reader here leaves it out.
+BOM: Final = b"\xef\xbb\xbf"
+
 #: What a folder's traces are named, as ``analyze`` and ``tracer`` name them.
 TRACE_SUFFIXES: Final = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".parquet")
 
@@ -59,18 +64,42 @@ def expand(path: str) -> list[str]:
     """
     if not os.path.isdir(path):
         return [path]
-    found = sorted(
-        str(p)
-        for p in Path(path).iterdir()
-        if p.is_file() and p.name.lower().endswith(TRACE_SUFFIXES)
-    )
+    found = sorted(str(p) for p in Path(path).iterdir() if _is_trace(p))
     if not found:
+        below = sorted(str(sub) for sub in Path(path).iterdir() if _holds_traces(sub))
+        more = len(below) - 1
+        fix = (
+            f"subfolders are not searched: name {below[0]}"
+            + (f" (and {more} more folder{'s' if more > 1 else ''})" if more else "")
+            if below
+            else "give trace files, or a folder that holds them"
+        )
         raise TraceError(
             f"{path}: a folder with no traces in it (looked for"
-            f" {', '.join('*' + s for s in TRACE_SUFFIXES)}); give trace files, or a folder"
-            " that holds them"
+            f" {', '.join('*' + s for s in TRACE_SUFFIXES)}); {fix}"
         )
     return found
+
+
+def _is_trace(p: Path) -> bool:
+    return p.is_file() and p.name.lower().endswith(TRACE_SUFFIXES)
+
+
+def _holds_traces(folder: Path) -> bool:
+    """Whether ``folder`` is a folder with traces in it (one that cannot be read holds none)."""
+    try:
+        return folder.is_dir() and any(_is_trace(p) for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def has_bom(path: str) -> bool:
+    """Whether the file at ``path`` begins with a UTF-8 byte-order mark."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(BOM)) == BOM
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
 
 
 def kind_of(path: str) -> Kind:
@@ -88,21 +117,26 @@ def kind_of(path: str) -> Kind:
 
 
 def decompress(path: str, kind: Kind) -> tuple[bytes, bool]:
-    """The lines of a gzip or zstd trace, and whether its compressed data was cut short.
+    """The lines of a trace (gzip, zstd or plain), and whether its compressed data was cut short.
 
     A cut stream is what a killed run leaves behind (the tracer died before
     closing the file): the lines before the cut are returned so that the run
     can still be analysed.  Damaged data (a flipped byte, a wrong checksum)
-    raises TraceError: nothing after it can be trusted.
+    raises TraceError: nothing after it can be trusted.  A leading
+    byte-order mark is left out.
     """
     with open(path, "rb") as fh:
         raw = fh.read()
+    if kind == "jsonl":
+        return raw.removeprefix(BOM), False
     try:
         if kind == "gzip":
-            return _inflate(raw, lambda: zlib.decompressobj(wbits=31))
-        return _inflate(raw, _zstd_member)
+            data, cut = _inflate(raw, lambda: zlib.decompressobj(wbits=31))
+        else:
+            data, cut = _inflate(raw, _zstd_member)
     except (zlib.error, _zstd_error()) as exc:
         raise _damaged(path, kind, exc) from None
+    return data.removeprefix(BOM), cut
 
 
 def _damaged(path: str, kind: Kind, exc: Exception) -> TraceError:
@@ -113,7 +147,7 @@ def _damaged(path: str, kind: Kind, exc: Exception) -> TraceError:
     )
 
 
-def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Iterator[bytes | TooLong]:
+def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Generator[bytes | TooLong]:
     """Every line of a JSON-lines, gzip or zstd trace, in order, streamed.
 
     A line is yielded with its newline (the last one may lack it: the run
@@ -121,11 +155,12 @@ def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Iterator[bytes | To
     as :class:`TooLong`, having been skipped a piece at a time.  Memory is
     bounded by ``limit`` and one decompressed piece, whatever the file.
     A compressed stream cut short ends the lines where its data ends;
-    damaged compressed data raises TraceError.
+    damaged compressed data raises TraceError.  A leading byte-order mark
+    is left out.
     """
     buffer = bytearray()
     skipping = 0  # bytes of an over-long line seen so far, 0 when not in one
-    for piece in _pieces(path, kind):
+    for piece in _without_bom(_pieces(path, kind)):
         at = 0
         while at < len(piece):
             newline = piece.find(b"\n", at)
@@ -151,27 +186,62 @@ def lines(path: str, kind: Kind, limit: int = LINE_LIMIT) -> Iterator[bytes | To
         yield bytes(buffer)
 
 
+def _without_bom(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The pieces with a byte-order mark at the very front left out."""
+    head = b""
+    for piece in pieces:
+        head += piece
+        # A decompressor may hand over fewer bytes than the mark at first.
+        if len(head) >= len(BOM):
+            yield head.removeprefix(BOM)
+            break
+    else:
+        if head and head != BOM:
+            yield head
+        return
+    yield from pieces
+
+
 def _pieces(path: str, kind: Kind) -> Iterator[bytes]:
-    """The file's decompressed bytes, a piece at a time."""
+    """The file's decompressed bytes, a piece of at most _PIECE at a time.
+
+    The pieces are bounded on the way out, not only on the way in: a few
+    hundred kilobytes of gzip can hold a line of gigabytes.
+    """
     try:
         with open(path, "rb") as fh:
             if kind == "jsonl":
                 yield from iter(lambda: fh.read(_PIECE), b"")
                 return
-            member = (lambda: zlib.decompressobj(wbits=31)) if kind == "gzip" else _zstd_member
-            obj = member()
             try:
-                for raw in iter(lambda: fh.read(_PIECE), b""):
-                    while raw:
-                        yield obj.decompress(raw)
-                        if not obj.eof:
-                            break
-                        # The next member (frame) begins in what is left.
-                        raw, obj = obj.unused_data, member()
+                yield from (_gunzip(fh) if kind == "gzip" else _unzstd(fh))
             except (zlib.error, _zstd_error()) as exc:
                 raise _damaged(path, kind, exc) from None
     except OSError as exc:
         raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
+
+
+def _gunzip(fh: BinaryIO) -> Iterator[bytes]:
+    obj = zlib.decompressobj(wbits=31)
+    for raw in iter(lambda: fh.read(_PIECE), b""):
+        while raw:
+            yield obj.decompress(raw, _PIECE)
+            if obj.eof:
+                # The next member (files joined with cat) begins in what is left.
+                raw, obj = obj.unused_data, zlib.decompressobj(wbits=31)
+            else:
+                raw = obj.unconsumed_tail
+    # Output zlib still holds when the input ran out (a cut file's last piece).
+    while not obj.eof and (piece := obj.decompress(b"", _PIECE)):
+        yield piece
+
+
+def _unzstd(fh: BinaryIO) -> Iterator[bytes]:
+    # Imported here so that reading plain traces never loads zstandard.
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+    yield from iter(lambda: reader.read(_PIECE), b"")
 
 
 class _Member(Protocol):

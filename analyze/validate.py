@@ -297,7 +297,14 @@ def validate_file(path: str, keep: int | None = None) -> FileVerdict:
             if last["event"] == schema.TRACE_START:
                 verdict.runs += 1
     if verdict.lines == 0:
-        verdict.add(Problem(path, 1, "empty file, not a trace"))
+        empty = "empty file, not a trace"
+        if kind != "jsonl":
+            # The file has bytes; its data has no line.
+            empty = (
+                f"no line in the {kind} data: it ends before its first line (the run was"
+                " killed while writing it), or an empty file was compressed"
+            )
+        verdict.add(Problem(path, 1, empty))
     verdict.complete = last is not None and last.get("event") == schema.TRACE_END
     return verdict
 

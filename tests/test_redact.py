@@ -232,7 +232,8 @@ def test_analyze_redact_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
     result = analyze("redact", path, "-o", path)
     assert (result.exit_code, result.stderr) == (
         2,
-        f"Error: {path}: is the trace being redacted; choose another -o\n",
+        f"Error: {path}: -o names the trace being redacted, which would be lost; write the"
+        " redacted trace to another file (such as shared.jsonl.gz)\n",
     )
     assert path.read_bytes() == COOKBOOK.read_bytes()
 
@@ -250,6 +251,34 @@ def test_analyze_redact_leaves_out_what_it_cannot_redact(tmp_path: Path) -> None
         f"wrote {out}: 51 lines, redacted",
     ]
     assert "hunter2" not in out.read_text()
+
+
+def test_analyze_redact_hashes_what_the_format_does_not_define(tmp_path: Path) -> None:
+    """A field synctrace/1 lacks, or a value that is not text, is hashed: it may be data."""
+    lines = [json.loads(line) for line in COOKBOOK.read_text().splitlines()]
+    put = next(n for n, line in enumerate(lines) if line.get("value"))
+    lines[put]["password"] = "hunter2"
+    lines[put + 1]["value"] = ["hunter2", {"b": 1, "a": 2}]
+    source, out = tmp_path / "t.jsonl", tmp_path / "r.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert analyze("redact", source, "-o", out).exit_code == 0
+    assert "hunter2" not in out.read_text()
+    redacted = lines_of(out)
+    assert TOKEN.fullmatch(redacted[put]["password"])
+    assert TOKEN.fullmatch(redacted[put + 1]["value"])
+    assert redacted[put]["obj"] == lines[put]["obj"]
+
+
+def test_analyze_redact_names_a_huge_line_by_its_size(tmp_path: Path) -> None:
+    """A line of megabytes is left out and named by its size, as report names it."""
+    lines = COOKBOOK.read_text().splitlines(keepends=True)
+    source, out = tmp_path / "t.jsonl", tmp_path / "r.jsonl"
+    source.write_text("".join([*lines[:3], "x" * (2 << 20) + "\n", *lines[3:]]))
+    result = analyze("redact", source, "-o", out)
+    assert result.stderr.splitlines()[0] == (
+        f"warning: {source}:4: a line of 2,097,153 bytes, longer than any trace line; left out,"
+        " as it cannot be redacted"
+    )
 
 
 def test_analyze_redact_refuses_what_is_not_a_trace(tmp_path: Path) -> None:

@@ -64,18 +64,33 @@ def header_facts(report: Report) -> list[str]:
     if info.started:
         facts.append(f"started {info.started.replace('T', ' ')[:19]} UTC")
     facts.append(f"{info.duration_s:.3f} s recorded")
-    facts.append(f"{info.events} events")
-    scaled = sorted({scale for scale in info.time_scales if scale != 1.0})
+    facts.append(f"{info.events:,} event{'' if info.events == 1 else 's'}")
+    total = len(info.runs)
+    scaled = [scale for scale in info.time_scales if scale != 1.0]
     if scaled:
         # The report's times are the program's; say how they relate to the wall clock.
-        factors = ", ".join(f"{scale:g}" for scale in scaled)
-        facts.append(f"time-scaled x{factors}: times are the program's own seconds")
+        factors = ", ".join(f"{scale:g}" for scale in sorted(set(scaled)))
+        facts.append(
+            f"time-scaled x{factors}{_of_runs(len(scaled), total)}: times are the program's"
+            " own seconds"
+        )
     if info.redacted:
-        facts.append("redacted: values, argv and host are salted hashes")
-    if len(info.runs) > 1:
-        facts.append(f"{len(info.runs)} runs")
-    facts.append("complete" if info.complete else "INCOMPLETE (no trace.end)")
+        hashed = _of_runs(sum(r.redacted for r in info.runs), total)
+        facts.append(f"redacted{hashed}: values, argv and host are salted hashes")
+    if total > 1:
+        facts.append(f"{total} runs")
+    if info.complete:
+        facts.append("complete")
+    else:
+        cut = sum(not r.complete for r in info.runs)
+        where = f" in {cut} of {total} runs" if cut < total else ""
+        facts.append(f"INCOMPLETE (no trace.end{where})")
     return facts
+
+
+def _of_runs(count: int, total: int) -> str:
+    """Say "(1 of 3 runs)" after a header fact that holds for some of the runs only."""
+    return f" ({count} of {total} runs)" if 0 < count < total else ""
 
 
 def ending(report: Report) -> str | None:

@@ -83,9 +83,14 @@ def _runs(report: Report, paint: Style) -> list[str]:
     ended = max(len(row[1]) for row in rows)
     out = ["", paint.heading("Runs (findings by kind)")]
     for label, reason, *counts in rows:
-        found = ", ".join(f"{k} {n}" for k, n in zip(header[2:], counts, strict=True) if n != "0")
+        # A kind and its count are joined by a no-break space while wrapping,
+        # so that a line never ends in a kind whose count starts the next.
+        found = ", ".join(
+            f"{k}\N{NO-BREAK SPACE}{n}" for k, n in zip(header[2:], counts, strict=True) if n != "0"
+        )
         first = f"  {label:<{width}}  {reason:<{ended}}  "
-        out.append(_wrap(first + (found or "no findings"), indent=" " * min(len(first), 40)))
+        wrapped = _wrap(first + (found or "no findings"), indent=" " * min(len(first), 40))
+        out.append(wrapped.replace("\N{NO-BREAK SPACE}", " "))
     return out
 
 

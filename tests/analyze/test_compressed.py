@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tracebuild import Recorder, found
 
 from analyze import Report, TraceError, build_report, load_traces
 from analyze.cli import main
+from analyze.validate import validate_file
 
 TRACES = Path(__file__).resolve().parents[2] / "traces"
 COOKBOOK = TRACES / "cookbook.jsonl"
@@ -142,3 +144,25 @@ def test_concatenated_compressed_runs_are_two_runs(tmp_path: Path, suffix: str) 
     assert [r.first_line for r in report.trace.runs] == [1, COOKBOOK.read_text().count("\n") + 1]
     assert report.counts == {k: 2 * n for k, n in _report(COOKBOOK).counts.items()}
     assert report.trace.warnings == []
+
+
+@pytest.mark.parametrize("suffix", COMPRESSORS)
+def test_a_small_file_inflating_to_one_huge_line_is_read_in_bounded_memory(
+    tmp_path: Path, suffix: str
+) -> None:
+    """Kilobytes inflating to a 32 MiB line: report refuses it, validate names it, both small."""
+    line = b'{"event": "trace.start", "argv": ["' + b"a" * (32 << 20) + b'"]}\n'
+    path = _written(tmp_path, suffix, COMPRESSORS[suffix](line))
+    assert path.stat().st_size < 4 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(TraceError, match="the first line is longer than 1,048,576 bytes"):
+            load_traces([path])
+        verdict = validate_file(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [p.message for p in verdict.problems] == [
+        f"a line of {len(line):,} bytes, longer than any trace line"
+    ]
+    assert peak < 8 << 20

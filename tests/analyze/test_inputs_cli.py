@@ -87,6 +87,15 @@ def _folder_without_traces(tmp_path: Path) -> tuple[Path, str]:
     )
 
 
+def _traces_in_a_subfolder_only(tmp_path: Path) -> tuple[Path, str]:
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "a.jsonl").write_text(a_run().text())
+    return tmp_path, (
+        f"{tmp_path}: a folder with no traces in it (looked for *.jsonl, *.jsonl.gz,"
+        f" *.jsonl.zst, *.parquet); subfolders are not searched: name {tmp_path / 'runs'}"
+    )
+
+
 def _one_huge_line(tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "t.jsonl"
     path.write_bytes(b'{"event": "trace.start", "argv": ["' + b"a" * (4 << 20) + b'"]}\n')
@@ -113,6 +122,7 @@ def _damaged_gzip(tmp_path: Path) -> tuple[Path, str]:
         _unknown_schema,
         _missing,
         _folder_without_traces,
+        _traces_in_a_subfolder_only,
         _one_huge_line,
         _damaged_gzip,
     ],
@@ -124,7 +134,8 @@ def test_unusable_input_is_one_line_and_exit_2(
     """Nothing to analyze: one line naming the file and the fix, exit 2, never a traceback."""
     path, message = spoil(tmp_path)
     result = run(command, path)
-    if command == "validate" and spoil not in (_missing, _folder_without_traces, _damaged_gzip):
+    unreadable = (_missing, _folder_without_traces, _traces_in_a_subfolder_only, _damaged_gzip)
+    if command == "validate" and spoil not in unreadable:
         # validate reads what report refuses, and lists what is wrong with it.
         assert result.exit_code == 1
         assert result.stdout.startswith(f"{path}:1: ")
@@ -254,3 +265,132 @@ def test_runs_too_many_kinds_for_a_table_are_listed(
         "                                 hang 1",
     ]
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+# --- a file saved by an editor: a byte-order mark, CRLF line ends ----------------------
+
+BOM = b"\xef\xbb\xbf"
+EDITOR_SAVES = {
+    "bom": lambda b: BOM + b,
+    "crlf": lambda b: b.replace(b"\n", b"\r\n"),
+    "bom-gzip": lambda b: gzip.compress(BOM + b),
+    "bom-torn": lambda b: BOM + b + b'{"event": "event.se',
+}
+
+
+@pytest.mark.parametrize("save", EDITOR_SAVES)
+def test_a_trace_saved_by_an_editor_is_read_as_it_was(tmp_path: Path, save: str) -> None:
+    """A byte-order mark or CRLF ends change nothing: report, validate and redact read the trace."""
+    path = tmp_path / ("t.jsonl.gz" if "gzip" in save else "t.jsonl")
+    path.write_bytes(EDITOR_SAVES[save](a_run().text().encode()))
+    result = run("report", path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["trace"]["events"], data["counts"]["stranded-item"]) == (6, 1)
+    torn = [f"{path}:7: the last line is cut short"] if "torn" in save else []
+    assert [w[: len(torn[0])] for w in data["trace"]["warnings"][:1]] == torn
+    validated = run("validate", path)
+    assert validated.exit_code == (1 if torn else 0), validated.output
+    assert f"{path}:1:" not in validated.stdout
+    shared = tmp_path / "shared.jsonl"
+    assert run("redact", path, "-o", shared).exit_code == 0
+    assert json.loads(run("report", shared, "--format", "json").stdout)["counts"] == data["counts"]
+
+
+def test_twelve_runs_listed_keep_each_kind_beside_its_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrapped run line never ends in a kind whose count is on the next line."""
+    traces = Path(__file__).resolve().parents[2] / "traces"
+    monkeypatch.chdir(tmp_path)
+    Path("runs").mkdir()
+    for n in range(1, 12):
+        # Labels of 21 characters put "stranded-item" at column 80 and its count past it.
+        Path(f"runs/cookbook{n:02}.jsonl").write_bytes((traces / "cookbook.jsonl").read_bytes())
+    Path("runs/fixed.jsonl").write_bytes((traces / "fixed.jsonl").read_bytes())
+    text = run("report", "runs").stdout
+    table = text[text.index("Runs (findings by kind)") :].split("\n\n")[0].splitlines()
+    assert table[1:4] == [
+        "  runs/cookbook01.jsonl  stopped    lost-signal 5, cleared-wait 6,",
+        "                                    stranded-item 5, hang 1",
+        "  runs/cookbook02.jsonl  stopped    lost-signal 5, cleared-wait 6,",
+    ]
+    assert table[-1] == "  runs/fixed.jsonl       completed  unheard-notify 1"
+    assert len([line for line in table if line.startswith("  runs/")]) == 12
+    assert all(line[-1].isdigit() or line[-1] == "," for line in table[1:])
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_a_fact_of_some_runs_only_says_how_many(tmp_path: Path, fmt: str) -> None:
+    """With several runs, the header says of how many a fact holds when not of all."""
+    redacted = a_run()
+    redacted.lines[0]["redacted"] = True
+    (tmp_path / "a.jsonl").write_text(redacted.text())
+    killed = a_run().text().splitlines(keepends=True)[:-1]  # no trace.end
+    (tmp_path / "b.jsonl").write_text("".join(killed) * 2)
+    flowing = " ".join(run("report", tmp_path, "--format", fmt).stdout.split())
+    assert "redacted (1 of 3 runs): values, argv and host are salted hashes" in flowing
+    assert "INCOMPLETE (no trace.end in 2 of 3 runs)" in flowing
+
+
+def test_a_file_named_twice_is_one_run(tmp_path: Path) -> None:
+    """A folder and a file in it (or one file given twice) count that file's findings once."""
+    (tmp_path / "a.jsonl").write_text(a_run().text())
+    data = json.loads(run("report", tmp_path, tmp_path / "a.jsonl", "--format", "json").stdout)
+    assert (data["trace"]["runs"], data["counts"]["stranded-item"]) == (1, 1)
+
+
+def test_a_single_event_is_not_plural(tmp_path: Path) -> None:
+    """A trace of one line (a run killed at once) says '1 event'."""
+    (tmp_path / "a.jsonl").write_text(a_run().text().splitlines(keepends=True)[0])
+    assert " · 1 event · " in run("report", tmp_path / "a.jsonl").stdout
+
+
+def test_the_header_counts_events_with_thousands_separated(tmp_path: Path) -> None:
+    """A long trace's event count reads as validate writes it: 1,006 events."""
+    rec = a_run()
+    last = rec.lines.pop()  # trace.end
+    for _ in range(1000):
+        rec.lines.append(dict(rec.lines[-1], seq=rec.lines[-1]["seq"] + 1, event="event.is_set"))
+    rec.lines.append(dict(last, seq=rec.lines[-1]["seq"] + 1, events_written=len(rec.lines)))
+    (tmp_path / "a.jsonl").write_text(rec.text())
+    assert " · 1,006 events · " in run("report", tmp_path / "a.jsonl").stdout
+
+
+def test_a_repeated_line_is_named_once(write_trace: WriteTrace) -> None:
+    """A line pasted twice is named as out of place, not blamed again by the line count."""
+    path = write_trace(a_run())
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:3], lines[2], *lines[3:]]))
+    data = json.loads(run("report", path, "--format", "json").stdout)
+    assert data["trace"]["warnings"] == [
+        f"{path}:4: seq 2 does not follow 2: the line is out of place (lines reordered,"
+        " repeated or pasted in); the line was skipped"
+    ]
+
+
+def test_a_folder_passes_over_files_that_are_no_traces(tmp_path: Path) -> None:
+    """A folder's empty or foreign .jsonl is named and passed over; named alone, refused."""
+    (tmp_path / "a.jsonl").write_text(a_run().text())
+    (tmp_path / "b.jsonl").write_text('{"name": "package"}\n')
+    (tmp_path / "c.jsonl").write_text("")
+    result = run("report", tmp_path, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["trace"]["runs"], data["counts"]["stranded-item"]) == (1, 1)
+    assert data["trace"]["warnings"] == [
+        f"{tmp_path / 'b.jsonl'}:1: the first line is a JSON object with no event, not"
+        " trace.start: the file is cut at the front or is not a synctrace trace; record a new"
+        " one; passed over, the folder's other traces are reported",
+        f"{tmp_path / 'c.jsonl'}: empty file {HINT}; passed over, the folder's other traces"
+        " are reported",
+    ]
+    alone = run("report", tmp_path / "a.jsonl", tmp_path / "c.jsonl")
+    assert (alone.exit_code, alone.stderr) == (
+        2,
+        f"Error: {tmp_path / 'c.jsonl'}: empty file {HINT}\n",
+    )
+    (tmp_path / "a.jsonl").unlink()
+    none_left = run("report", tmp_path)
+    assert none_left.exit_code == 2
+    assert none_left.stderr.startswith(f"Error: {tmp_path / 'b.jsonl'}:1: the first line is")

@@ -188,3 +188,18 @@ def test_converting_runs_joined_with_cat_is_refused(
         " convert each run's own trace, or report on this file as it is\n",
     )
     assert not parquet.exists() and not Path(f"{parquet}.partial").exists()
+
+
+def test_converting_a_damaged_trace_points_to_validate(
+    tmp_path: Path, recorder: Recorder, write_trace: WriteTrace
+) -> None:
+    """A garbled line inside a trace is named with `analyze validate`, not as 'not a trace'."""
+    recorder.set()
+    path = write_trace(recorder)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:2], "\x00garbage\n", *lines[2:]]))
+    result = _cli("convert", path, "-o", tmp_path / "t.parquet")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {path}:3: not a JSON object (`analyze validate {path}` lists every problem)\n",
+    )

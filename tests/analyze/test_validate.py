@@ -155,3 +155,15 @@ def test_validate_does_not_import_polars(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "False\n"
+
+
+def test_compressed_data_cut_before_its_first_line_is_not_called_empty(tmp_path: Path) -> None:
+    """A gzip trace cut inside its header has bytes: it is named as cut, not as an empty file."""
+    path = tmp_path / "t.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"event": "trace.start"}\n')[:8])
+    result = run(path)
+    assert (result.exit_code, result.stdout) == (
+        1,
+        f"{path}:1: no line in the gzip data: it ends before its first line (the run was"
+        " killed while writing it), or an empty file was compressed\n",
+    )
