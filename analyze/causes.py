@@ -36,8 +36,10 @@ def causes(findings: pl.DataFrame) -> pl.DataFrame:
 
     ``findings`` has the report's finding columns (FINDING_SCHEMA and ``ts_s``).
     A cause's severity is the worst of its findings; causes are ordered by
-    severity, then by how many findings they have (most first), then by
-    their first finding's time, so the order is the same on every run.
+    severity, hangs last among the errors (a hang is where the run got
+    stuck; the lost signal, deadlock or dead thread that explains it comes
+    first), then by how many findings they have (most first), then by their
+    first finding's time, so the order is the same on every run.
 
     It takes the collected findings: a report has a few causes, and their
     words are filled in Python, one string per cause, where as polars
@@ -63,7 +65,10 @@ def causes(findings: pl.DataFrame) -> pl.DataFrame:
             .replace_strict(dict(enumerate(SEVERITIES)), return_dtype=pl.String)
             .alias("severity")
         )
-        .sort(["rank", "count", "first_ts_s", "key"], descending=[False, True, False, False])
+        .sort(
+            [pl.col("rank"), pl.col("kind") == "hang", "count", "first_ts_s", "key"],
+            descending=[False, False, True, False, False],
+        )
     )
     words = {(d.kind, severity): e for d in DETECTORS for severity, e in d.explain.items()}
     what: list[str | None] = []

@@ -29,8 +29,9 @@ KIND: Final = "deadlock"
 EXPLAIN: Final = {
     "error": Explanation(
         what=(
-            "{threads} blocked in a cycle, each waiting for a lock another holds (or to join"
-            " another), completed at {site} on {obj}: none of them can ever go on."
+            "A cycle of blocked threads closed when {threads} blocked at {site} on {obj}:"
+            " each waits for a lock another of them holds (or to join another), so none of"
+            " them can ever go on, and every thread waiting for them hangs too."
         ),
         fix=(
             "Take locks in one global order everywhere (or hold one at a time), and never"
@@ -50,17 +51,7 @@ _THREAD: Final = [RUN, "thread", "thread_id"]
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     """Threads blocked on each other's locks (or joins) in a cycle: none of them can ever go on."""
-    # A blocked thread is known by the seq of its blocked begin line.
-    blocked = (
-        unended(events)
-        .select(RUN, "seq", "ts", "thread", "thread_id", "obj", "site", "event", "timeout")
-        # A thread blocks in one call at a time: its last unended one.
-        .filter(pl.col("seq") == pl.col("seq").max().over(_THREAD))
-        .filter(pl.col("event").is_in(_WAITS))
-        # A wait with a timeout returns by itself, so it can close no cycle.
-        .filter(pl.col("timeout").is_null())
-        .drop("timeout")
-    )
+    blocked = _blocked(events)
     waits = _waits(events, blocked)
     cycles = _cycles(waits)
     # The cycle in order from its first blocked thread, each with what it
@@ -92,6 +83,34 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
         members.join(blocked, on=[RUN, "seq"])
         .sort(RUN, "seq")
         .select(finding(KIND, "error", pl.col("text")))
+    )
+
+
+def _blocked(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The waits that can be links of a cycle, a thread's blocked begin line standing for it."""
+    return (
+        unended(events)
+        .select(RUN, "seq", "ts", "thread", "thread_id", "obj", "site", "event", "timeout")
+        # A thread blocks in one call at a time: its last unended one.
+        .filter(pl.col("seq") == pl.col("seq").max().over(_THREAD))
+        .filter(pl.col("event").is_in(_WAITS))
+        # A wait with a timeout returns by itself, so it can close no cycle.
+        .filter(pl.col("timeout").is_null())
+        .drop("timeout")
+    )
+
+
+def members(events: pl.LazyFrame) -> pl.LazyFrame:
+    """RUN and ``seq`` of the blocked begin line of every thread on a deadlock cycle.
+
+    Their waits are told by the deadlock finding (which names each member
+    and what it holds and waits for), so ``hang`` leaves them out.
+    """
+    return (
+        _cycles(_waits(events, _blocked(events)))
+        .select(RUN, pl.col("path").alias("seq"))
+        .explode("seq")
+        .unique()
     )
 
 

@@ -12,6 +12,7 @@ import polars as pl
 
 from analyze.columns import RUN
 from analyze.findings._explain import Explanation
+from analyze.findings.deadlock import members as deadlock_members
 from analyze.frames import duration, finding, run_bounds, run_endings
 from analyze.liveness import ANYONE, thread_states, waits_at_end, wakers
 from analyze.waits import WAITS
@@ -58,7 +59,10 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     """A wait no live thread could still end: the thread never gets past it.
 
     Exactly the waits of ``liveness.waits_at_end`` that are ``hung`` and not
-    ``at_exit``, at the wait's begin line, all errors.  The message says how
+    ``at_exit``, at the wait's begin line, all errors, except the waits of
+    threads on a deadlock cycle (``deadlock.members``): the deadlock finding
+    tells those, and a thread waiting for one of them (joining it, say)
+    still hangs.  The message says how
     long it had been blocked and why nothing could wake it: each waker (up
     to three, by name) and whether it had ended or was blocked too, or,
     when nobody had yet done what would end the wait, that every other
@@ -67,6 +71,7 @@ def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     hung = (
         waits_at_end(events)
         .filter(pl.col("hung") & ~pl.col("at_exit"))
+        .join(deadlock_members(events), on=[RUN, "seq"], how="anti")
         .join(_blame(events), on=[RUN, "seq"], how="left")
         .join(run_bounds(events), on=RUN, how="left")
         .join(run_endings(events), on=RUN, how="left")

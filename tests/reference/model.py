@@ -442,10 +442,13 @@ def stranded_items(run: Run, live: Liveness) -> list[Finding]:
 
 def waits_at_end(run: Run, live: Liveness) -> list[Finding]:
     out = []
+    on_cycles = {w["seq"] for cycle in deadlock_cycles(run, live) for w in cycle}
     for w in live.waits:
         at_exit = live.daemon.get(key(w), False) and run.reason in NORMAL_EXIT
         if live.hung(w) and not at_exit:
-            out.append(at(run, w, "hang", "error"))
+            # A thread on a deadlock cycle is told by the deadlock finding.
+            if w["seq"] not in on_cycles:
+                out.append(at(run, w, "hang", "error"))
         else:
             out.append(at(run, w, "blocked-at-end", "info"))
     return out
@@ -453,6 +456,14 @@ def waits_at_end(run: Run, live: Liveness) -> list[Finding]:
 
 def deadlocks(run: Run, live: Liveness) -> list[Finding]:
     """One finding per cycle of blocked threads each waiting for the next (lock or join)."""
+    return [
+        at(run, max(cycle, key=lambda w: w["seq"]), "deadlock", "error")
+        for cycle in deadlock_cycles(run, live)
+    ]
+
+
+def deadlock_cycles(run: Run, live: Liveness) -> list[list[Line]]:
+    """The blocked begin lines of the threads of each deadlock cycle."""
     holders = lock_holders(run)
     blocked = {t: live.current[t] for t in live.threads if live.state[t] == "blocked"}
     waits_for: dict[ThreadKey, ThreadKey] = {}
@@ -473,11 +484,7 @@ def deadlocks(run: Run, live: Liveness) -> list[Finding]:
             t = waits_for[t]
         if t == start:
             cycles.add(frozenset(path))
-    out = []
-    for cycle in cycles:
-        last = max((blocked[t] for t in cycle), key=lambda w: w["seq"])
-        out.append(at(run, last, "deadlock", "error"))
-    return out
+    return [[blocked[t] for t in cycle] for cycle in cycles]
 
 
 # --- the lock, wake-up and queue-check findings ---------------------------------------
@@ -849,7 +856,7 @@ def causes(runs: list[Run], findings: list[Finding]) -> list[Cause]:
                 threads=tuple(sorted({f.thread for f in group if f.thread is not None})),
             )
         )
-    out.sort(key=lambda c: (SEVERITY_RANK[c.severity], -c.count, c.first_ts_s))
+    out.sort(key=lambda c: (SEVERITY_RANK[c.severity], c.kind == "hang", -c.count, c.first_ts_s))
     return out
 
 

@@ -105,16 +105,17 @@ def by_key(rows: list[Cause]) -> list[Cause]:
 def assert_agree(files: list[list[Line]]) -> None:
     got = observed(report_of(files))
     want = reference(files, KINDS)
-    # Findings tied on (run, ts, seq) (a hang and a deadlock at one begin
-    # line) may come in either order: compare them as multisets, and check
+    # Findings tied on (run, ts, seq) may come in either order: compare them as multisets, and check
     # the report's order separately.
     assert Counter(got.findings) == Counter(want.findings)
     order = [(f.run, f.ts, f.seq) for f in got.findings]
     assert order == sorted(order)
     assert got.counts == want.counts
-    # Causes tied on severity, count and first time have no set order.
+    # Causes tied on severity, hang or not, count and first time have no set order.
     assert same(by_key(got.causes), by_key(want.causes)), (got.causes, want.causes)
-    ranks = [(SEVERITY_RANK[c.severity], -c.count, c.first_ts_s) for c in got.causes]
+    ranks = [
+        (SEVERITY_RANK[c.severity], c.kind == "hang", -c.count, c.first_ts_s) for c in got.causes
+    ]
     assert ranks == sorted(ranks)
     assert got.containers.keys() == want.containers.keys()
     for obj, row in got.containers.items():
