@@ -51,23 +51,27 @@ _generations = itertools.count(1)
 
 #: How often the writer flushes: a killed process loses at most about this.
 FLUSH_INTERVAL = 0.1
-#: Events held in memory at most: 65,536 (a native record is 240 bytes, so
-#: 15 MB; a pure one is a tuple with its fields dict, several times that).
-#: When a program makes events faster than the writer can write them, room
-#: only postpones the moment it has to wait: from then on it runs at the
-#: writer's pace whatever the room.  Four threads doing nothing but traced
-#: operations fill any ring, and ran as fast with 65,536 as with 262,144
-#: (4.4-5.5x bare in-run, medians of 7, noisy) for 40 MB less at peak,
-#: once draining stopped allocating (see DRAIN_CHUNK).
-MAX_PENDING = 1 << 16
-#: Events the writer takes per call into the sink: a quarter of the room, so
-#: a waiting program gets room as soon as one batch is taken.  The native
-#: sink encodes with the GIL released into a buffer it reuses, and a call
-#: needs the GIL only to take the batch and to let its references go.
-#: (Before the buffers were reused, every call allocated and faulted in
-#: its batch and its bytes afresh, and small calls fell behind: 4,096 a call
-#: ran 0.9 s instead of 0.4 s.)
-DRAIN_CHUNK = 1 << 14
+#: Events held in memory at most.  A program that makes events faster than
+#: the writer can write them fills any room and then runs at the writer's
+#: pace, so room is traded against speed through how the writer gets the
+#: GIL: four threads doing nothing but traced operations, in-run against
+#: bare on a quiet machine (medians of 7, bench/workload.py):
+#:
+#:   room / batch       in-run   peak memory above bare
+#:   262,144 / 65,536   3.7x     +115 MB
+#:   131,072 / 65,536   3.6x     +79 MB
+#:   131,072 / 32,768   6.0x     +65 MB
+#:    65,536 / 16,384   9.5x     +39 MB
+#:
+#: Large batches are what matter: each costs the writer a wait for the GIL
+#: behind the program's threads.  A native record is 240 bytes; a pure one
+#: is a tuple with its fields dict, several times that, and the pure writer
+#: is the slower side anyway: it gets 65,536.
+MAX_PENDING = 1 << 17 if capture.NATIVE else 1 << 16
+#: Events the writer takes per batch: half the native room.  The native
+#: sink encodes with the GIL released into a buffer it reuses, and needs the
+#: GIL once a batch (Sink.pump) to let the last batch go and take the next.
+DRAIN_CHUNK = 1 << 16
 
 
 def _no_hand_over(sink: Any, generation: int | None) -> None:
