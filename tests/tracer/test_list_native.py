@@ -19,7 +19,25 @@ needs_native = pytest.mark.skipif(
 )
 
 LONG = "x" * 200
-VALUES: list[Any] = [1, -7, 10**30, 2**70, "a", "é\n", LONG, 0.5, 1e300, b"b", True, None, (1, 2)]
+VALUES: list[Any] = [
+    1,
+    -7,
+    0,
+    2**63 - 1,
+    -(2**63),
+    2**63,
+    10**30,
+    2**70,
+    "a",
+    "é\n",
+    LONG,
+    0.5,
+    1e300,
+    b"b",
+    True,
+    None,
+    (1, 2),
+]
 RUN_FIELDS = ("ts", "thread_id")
 LIST = (schema.LIST_APPEND, schema.LIST_POP)
 

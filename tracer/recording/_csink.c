@@ -37,6 +37,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,7 +55,8 @@
 /* How long the backpressure and writer waits sleep between looks. */
 #define ROOM_POLL_NS 300000L   /* 0.3 ms */
 #define WAIT_POLL_NS 1000000L  /* 1 ms */
-/* The ring's first size, and the size above which an emptied ring is freed. */
+/* The ring's least size, and the slots of an emptied ring whose memory is
+ * kept (the rest is given back to the OS). */
 #define RING_MIN 1024
 #define RING_KEEP 65536
 
@@ -111,6 +113,7 @@ enum {
     V_FALSE,
     V_INT,     /* u.i */
     V_FLOAT0,  /* u.d: an integral float below 1e16, written as its digits and ".0" */
+    V_INTREPR, /* u.i: an int's repr() as a JSON string ("42"), made when encoded */
     V_STR,     /* u.o: an exact str, escaped when encoded */
     V_ASCII,   /* u.o: an ASCII str written as it is (a big int's digits, a float's repr) */
     V_JSON,    /* u.o: bytes that are already JSON (orjson's rendering of anything else) */
@@ -318,8 +321,9 @@ record_release(Record *r)
 
 /* Invariants:
  * - ring holds `count` records from slot `head` on, wrapping at `capacity`,
- *   a power of two (or 0 with ring == NULL); their seq are consecutive and
- *   increasing from the oldest.
+ *   a power of two at least max_pending (or 0 with ring == NULL), fixed
+ *   once the ring is made; their seq are consecutive and increasing from
+ *   the oldest.
  * - count < max_pending whenever an emit stores a record (emits wait first).
  * - next_seq is the seq of the next record, and what close() hands out.
  * - last_ts is the largest ts drain has written; lines never go below it.
@@ -362,33 +366,50 @@ ring_take(SinkObject *self, Record *out, Py_ssize_t n)
     self->count -= n;
 }
 
-/* Make room for `need` more records: 0, or -1 when memory ran out (no
- * exception set: the caller counts the event as dropped). */
+/* Room for `need` more records: 0, or -1 when there is none or no memory
+ * (no exception set: the caller counts the event as dropped).
+ *
+ * The ring is made once, at its full size (the least power of two that
+ * holds max_pending records), straight from the OS: its pages cost memory only once written, and it
+ * never grows.  Growing it by doubling held the old and the new ring at
+ * once and copied every record, at the moment the most events were in
+ * flight: a quarter of a busy recording's peak memory.  Every emit waits
+ * while count >= max_pending (an event call storing two records falls back
+ * to the Python path above max_pending - 2), so a record always finds a
+ * slot. */
 static int
 ring_room(SinkObject *self, Py_ssize_t need)
 {
-    if (self->capacity - self->count >= need)
-        return 0;
-    Py_ssize_t capacity = self->capacity ? self->capacity : RING_MIN / 2;
-    do {
-        if (capacity > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(Record))
+    if (self->ring == NULL) {
+        Py_ssize_t capacity = RING_MIN;
+        while (capacity < self->max_pending) {
+            if (capacity > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)sizeof(Record))
+                return -1;
+            capacity *= 2;
+        }
+        void *ring = mmap(NULL, (size_t)capacity * sizeof(Record), PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (ring == MAP_FAILED)
             return -1;
-        capacity *= 2;
-    } while (capacity - self->count < need);
-    /* PyMem_Malloc needs the GIL (held) and never collects garbage, so no
-     * Python code runs here. */
-    Record *ring = PyMem_Malloc((size_t)capacity * sizeof(Record));
-    if (ring == NULL)
-        return -1;
-    Py_ssize_t count = self->count;
-    if (count)
-        ring_take(self, ring, count);
-    self->count = count;
-    PyMem_Free(self->ring);
-    self->ring = ring;
-    self->capacity = capacity;
+        self->ring = ring;
+        self->capacity = capacity;
+        self->head = 0;
+    }
+    return self->capacity - self->count >= need ? 0 : -1;
+}
+
+/* The ring has just been emptied: start it again at slot 0, and give the
+ * memory of every slot past RING_KEEP back to the OS, so that a burst's
+ * memory does not stay with a program that has gone quiet. */
+static void
+ring_emptied(SinkObject *self)
+{
     self->head = 0;
-    return 0;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t keep = ((size_t)RING_KEEP * sizeof(Record) + page - 1) / page * page;
+    size_t size = (size_t)self->capacity * sizeof(Record);
+    if (self->ring != NULL && size > keep)
+        (void)madvise((char *)self->ring + keep, size - keep, MADV_DONTNEED);
 }
 
 static int
@@ -408,7 +429,8 @@ ring_clear(SinkObject *self)
     self->capacity = self->head = self->count = 0;
     for (Py_ssize_t i = 0; i < count; i++)
         record_release(&ring[(head + i) & (capacity - 1)]);
-    PyMem_Free(ring);
+    if (ring != NULL)
+        munmap(ring, (size_t)capacity * sizeof(Record));
 }
 
 /* A Thread's name, read from its instance dict so no Python code runs:
@@ -1190,6 +1212,8 @@ put_value(Buf *b, const Value *v)
         return PUT_LITERAL(b, "false");
     case V_INT:
         return put_int(b, v->u.i);
+    case V_INTREPR:
+        return PUT_LITERAL(b, "\"") < 0 || put_int(b, v->u.i) < 0 ? -1 : PUT_LITERAL(b, "\"");
     case V_FLOAT0:
         if (v->u.d == 0 && signbit(v->u.d))
             return PUT_LITERAL(b, "-0.0");
@@ -1266,11 +1290,8 @@ static void
 batch_take(SinkObject *self, Py_ssize_t n)
 {
     ring_take(self, self->batch, n);
-    if (self->count == 0 && self->capacity > RING_KEEP) {  /* give a burst's memory back */
-        PyMem_Free(self->ring);
-        self->ring = NULL;
-        self->capacity = self->head = 0;
-    }
+    if (self->count == 0)
+        ring_emptied(self);
 }
 
 /* Let the batch's n records go, all at once.  The GIL is held. */
@@ -1501,6 +1522,33 @@ simple_repr(PyObject *v)
             clear_ordinary_error();
     }
     return text;
+}
+
+/* What a record keeps of a value's repr(): an exact int that fits in 64
+ * bits as its number (V_INTREPR, its digits written when encoded: no str
+ * is made per operation), any other value simple_repr takes as its text
+ * (V_STR, a new reference).  1 when *out is filled; 0 when the value is not
+ * a simple one (no exception) or on MemoryError or KeyboardInterrupt
+ * (exception set), as simple_repr. */
+static int
+value_repr(PyObject *v, Value *out)
+{
+    if (PyLong_CheckExact(v)) {
+        int overflow;
+        long long i = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (!overflow && !(i == -1 && PyErr_Occurred())) {
+            out->kind = V_INTREPR;
+            out->u.i = i;
+            return 1;
+        }
+        PyErr_Clear();
+    }
+    PyObject *text = simple_repr(v);
+    if (text == NULL)
+        return 0;
+    out->kind = V_STR;
+    out->u.o = text;
+    return 1;
 }
 
 /* The pending exception as one object (NULL for none), and back. */
@@ -1803,12 +1851,11 @@ listcall_ids(FastCall *c, PyObject *generation, PyObject **ids, long long *last_
     return 1;
 }
 
-/* The line's fields: item, index, depth, value (text: a new reference,
+/* The line's fields: item, index, depth, value (repr, from value_repr,
  * taken over).  The record has room: record_fill reserved none past the
  * slots. */
 static void
-listcall_fields(FastCall *c, long long item, Py_ssize_t index, Py_ssize_t depth,
-                PyObject *text)
+listcall_fields(FastCall *c, long long item, Py_ssize_t index, Py_ssize_t depth, Value repr)
 {
     Field *f = c->r.slot;
     f[0].key = Py_NewRef(str_item);
@@ -1821,8 +1868,7 @@ listcall_fields(FastCall *c, long long item, Py_ssize_t index, Py_ssize_t depth,
     f[2].value.kind = V_INT;
     f[2].value.u.i = depth;
     f[3].key = Py_NewRef(str_value);
-    f[3].value.kind = V_STR;
-    f[3].value.u.o = text;
+    f[3].value = repr;
     c->r.nfields = 4;
 }
 
@@ -1833,19 +1879,18 @@ static PyObject *
 list_append_in(SinkObject *self, PyObject *lst, PyObject *value, PyObject *generation,
                Py_ssize_t site_depth)
 {
-    PyObject *text = simple_repr(value);
-    if (text == NULL)
+    Value repr;
+    if (!value_repr(value, &repr))
         return PyErr_Occurred() ? NULL : Py_NewRef(Py_NotImplemented);
-    /* A new str of ours: exact and ready, as a record wants it. */
     FastCall c;
     int ready = listcall_prepare(self, &c, lst, str_list_append, site_depth);
     if (ready <= 0) {
-        Py_DECREF(text);
+        value_release(&repr);
         return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     }
     int locked = fast_lock(&c);
     if (locked <= 0) {
-        Py_DECREF(text);
+        value_release(&repr);
         fast_release(&c);
         return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     }
@@ -1879,13 +1924,13 @@ list_append_in(SinkObject *self, PyObject *lst, PyObject *value, PyObject *gener
         goto done;
     }
     Py_ssize_t depth = PyList_GET_SIZE(ids);
-    listcall_fields(&c, last_id + 1, depth - 1, depth, text);
-    text = NULL;
+    listcall_fields(&c, last_id + 1, depth - 1, depth, repr);
+    repr.kind = V_ABSENT;
     store_now(self, &c.r, c.ident, NULL);
     result = Py_None;
 done:
     Py_XDECREF(item_obj);
-    Py_XDECREF(text);
+    value_release(&repr);
     if (fast_unlock(&c) < 0)
         result = NULL;
     fast_release(&c);
@@ -1917,7 +1962,8 @@ list_pop_in(SinkObject *self, PyObject *lst, Py_ssize_t i, PyObject *generation,
         fast_release(&c);
         return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     }
-    PyObject *result = Py_NotImplemented, *value = NULL, *text = NULL;
+    PyObject *result = Py_NotImplemented, *value = NULL;
+    Value repr = {V_ABSENT, {0}};
     PyObject *ids;
     long long last_id;
     Py_ssize_t n = PyList_GET_SIZE(lst);
@@ -1932,7 +1978,7 @@ list_pop_in(SinkObject *self, PyObject *lst, Py_ssize_t i, PyObject *generation,
     if (overflow)
         goto done;
     value = Py_NewRef(PyList_GET_ITEM(lst, at));
-    if ((text = simple_repr(value)) == NULL) {
+    if (!value_repr(value, &repr)) {
         if (PyErr_Occurred())
             result = NULL;
         goto done;
@@ -1949,13 +1995,13 @@ list_pop_in(SinkObject *self, PyObject *lst, Py_ssize_t i, PyObject *generation,
         result = NULL;
         goto done;
     }
-    listcall_fields(&c, item, at, n - 1, text);
-    text = NULL;
+    listcall_fields(&c, item, at, n - 1, repr);
+    repr.kind = V_ABSENT;
     store_now(self, &c.r, c.ident, NULL);
     result = value;  /* the reference goes to the caller */
     value = NULL;
 done:
-    Py_XDECREF(text);
+    value_release(&repr);
     int unlocked = fast_unlock(&c);
     fast_release(&c);
     if (result == Py_NotImplemented || result == NULL) {

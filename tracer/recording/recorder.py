@@ -55,20 +55,23 @@ FLUSH_INTERVAL = 0.1
 #: the writer can write them fills any room and then runs at the writer's
 #: pace, so room is traded against speed through how the writer gets the
 #: GIL: four threads doing nothing but traced operations, in-run against
-#: bare on a quiet machine (medians of 7, bench/workload.py):
+#: bare on a quiet machine (medians of 7 runs of bench/workload.py, their
+#: range in brackets), and peak memory above the bare run:
 #:
-#:   room / batch       in-run   peak memory above bare
-#:   262,144 / 65,536   3.7x     +115 MB
-#:   131,072 / 65,536   3.6x     +79 MB
-#:   131,072 / 32,768   6.0x     +65 MB
-#:    65,536 / 16,384   9.5x     +39 MB
+#:   room / batch       in-run              peak memory
+#:   262,144 / 65,536   3.4x [2.8-3.9]      +99 MB
+#:   131,072 / 65,536   6.3x [2.6-7.8]      +69 MB
+#:   131,072 / 32,768   5.9x [2.5-8.4]      +56 MB
+#:    65,536 / 16,384   8.9x [6.9-10.0]     +34 MB
 #:
-#: Large batches are what matter: each costs the writer a wait for the GIL
-#: behind the program's threads.  A native record is 240 bytes; a pure one
-#: is a tuple with its fields dict, several times that, and the pure writer
-#: is the slower side anyway: it gets 65,536.
-MAX_PENDING = 1 << 17 if capture.NATIVE else 1 << 16
-#: Events the writer takes per batch: half the native room.  The native
+#: Speed is what the trace is for (a slowed program takes other
+#: interleavings), so the native sink takes the first.  Each batch costs
+#: the writer a wait for the GIL behind the program's threads; with less
+#: room the program waits for the writer more often.  A native record is
+#: 240 bytes; a pure one is a tuple with its fields dict, several times
+#: that, and the pure writer is the slower side anyway: it gets 65,536.
+MAX_PENDING = 1 << 18 if capture.NATIVE else 1 << 16
+#: Events the writer takes per batch: a quarter of the native room.  The native
 #: sink encodes with the GIL released into a buffer it reuses, and needs the
 #: GIL once a batch (Sink.pump) to let the last batch go and take the next.
 DRAIN_CHUNK = 1 << 16
