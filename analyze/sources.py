@@ -108,7 +108,7 @@ def kind_of(path: str) -> Kind:
         with open(path, "rb") as fh:
             head = fh.read(4)
     except FileNotFoundError:
-        raise TraceError(f"{path}: no such file") from None
+        raise TraceError(f"{path}: no such file; check the path") from None
     except IsADirectoryError:
         raise TraceError(f"{path}: is a directory, not a trace file") from None
     except OSError as exc:

@@ -336,7 +336,7 @@ def _empty(path: Path) -> str:
 
 def _missing(path: Path) -> str:
     path.unlink()
-    return f"{path}: no such file"
+    return f"{path}: no such file; check the path"
 
 
 @pytest.mark.parametrize("spoil", [_not_start, _version, _empty, _missing])

@@ -76,7 +76,7 @@ def _unknown_schema(tmp_path: Path) -> tuple[Path, str]:
 
 def _missing(tmp_path: Path) -> tuple[Path, str]:
     path = tmp_path / "t.jsonl"
-    return path, f"{path}: no such file"
+    return path, f"{path}: no such file; check the path"
 
 
 def _folder_without_traces(tmp_path: Path) -> tuple[Path, str]:

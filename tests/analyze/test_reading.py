@@ -73,7 +73,10 @@ def test_torn_last_line_is_dropped_with_a_warning(
 
 def test_missing_file(tmp_path: Path) -> None:
     """A path that does not exist is named."""
-    assert report_error(tmp_path / "nope.jsonl") == f"{tmp_path / 'nope.jsonl'}: no such file"
+    assert (
+        report_error(tmp_path / "nope.jsonl")
+        == f"{tmp_path / 'nope.jsonl'}: no such file; check the path"
+    )
 
 
 def test_empty_file(tmp_path: Path) -> None:

@@ -131,7 +131,7 @@ def test_unreadable_input_exits_2(
     result = run(tmp_path / "nope.jsonl", empty, good)
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"Error: {tmp_path / 'nope.jsonl'}: no such file",
+        f"Error: {tmp_path / 'nope.jsonl'}: no such file; check the path",
         f"Error: {empty}: a folder with no traces in it (looked for *.jsonl, *.jsonl.gz,"
         " *.jsonl.zst, *.parquet); give trace files, or a folder that holds them",
         f"{good}: valid, 2 lines, 1 run, complete",
