@@ -151,6 +151,26 @@ def test_disk_full_warns_once_and_the_program_keeps_its_status(tmp_path: Path) -
     assert traced.stderr.count("synctrace: cannot write trace") == 1
 
 
+def test_a_script_named_relatively_sees_the_file_and_argv_python_gives_it(tmp_path: Path) -> None:
+    """Run as a relative path, __file__ and tracebacks are absolute and argv[0] stays as typed."""
+    script = tmp_path / "where.py"
+    script.write_text(
+        "import os, sys\n"
+        "os.chdir(os.path.dirname(__file__))\n"
+        "print(__file__, sys.argv[0], os.getcwd())\n"
+        "raise SystemError('late')\n"
+    )
+    trace = tmp_path / "t.jsonl"
+    traced = tracer_run("-o", str(trace), "where.py", cwd=tmp_path)
+    plain = subprocess.run(
+        [sys.executable, "where.py"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert traced.stdout == plain.stdout == f"{script} where.py {tmp_path}\n"
+    assert traced.returncode == plain.returncode == 1
+    assert f'File "{script}", line 4' in traced.stderr
+    assert traced.stderr == plain.stderr
+
+
 def test_module_mode_runs_a_module_as_main(tmp_path: Path) -> None:
     """tracer run -m runs a module as python -m would, with its arguments."""
     trace = tmp_path / "t.jsonl"

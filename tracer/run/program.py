@@ -67,6 +67,7 @@ class Program:
 class _Loaded:
     code: types.CodeType
     argv0: str
+    filename: str  # the code's file name, as __file__ and tracebacks give it
     path0: str
     globals: dict[str, Any]
     home: str  # the directory of the program's own code
@@ -103,13 +104,16 @@ def _load(program: Program) -> _Loaded:
             source = path.read_bytes()
         except OSError as exc:
             raise ProgramError(f"cannot open file {program.target}: {exc.strerror}") from None
-        filename = program.target
+        # Python gives a script's __main__ its absolute path (argv[0] stays
+        # as typed): programs lean on it, ``os.chdir(os.path.dirname(__file__))``.
+        filename = os.path.abspath(program.target)
         namespace = {"__spec__": None, "__package__": None, "__loader__": None}
         path0 = home = os.path.dirname(os.path.abspath(program.target))
+    argv0 = filename if program.is_module else program.target  # as python would set it
     try:
         tree = ast.parse(source, filename)
     except SyntaxError as exc:
-        raise ProgramError(f"{filename}:{exc.lineno}: syntax error: {exc.msg}") from None
+        raise ProgramError(f"{argv0}:{exc.lineno}: syntax error: {exc.msg}") from None
     code = compile(_rewrite.rewrite(tree), filename, "exec", dont_inherit=True)
     namespace.update(
         {
@@ -120,7 +124,7 @@ def _load(program: Program) -> _Loaded:
             _rewrite.HELPER: _rewrite.Helper,
         }
     )
-    return _Loaded(code, filename, path0, namespace, home)
+    return _Loaded(code, argv0, filename, path0, namespace, home)
 
 
 class ProgramRun:
@@ -189,7 +193,7 @@ class ProgramRun:
         traceback printed on the way need not show them.
         """
         original = sys.excepthook
-        program = self.loaded.argv0
+        program = self.loaded.filename
 
         def excepthook(
             kind: type[BaseException], value: BaseException, tb: TracebackType | None
