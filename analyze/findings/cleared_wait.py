@@ -17,17 +17,19 @@ KIND: Final = "cleared-wait"
 EXPLAIN: Final = {
     "info": Explanation(
         what=(
-            "{threads} waited on {obj} at {site} with the flag clear, {times}, and each time"
-            " the next set() woke it: an Event used as intended."
+            "{threads} waited on {obj} at {site} with the flag clear, {times}, and missed no"
+            " signal: each wait was woken by the next set(), timed out (a polling loop such"
+            " as `while not stop.wait(0.1)`) or was still waiting when the trace ended"
+            " (which hang or blocked-at-end tells): an Event used as intended."
         ),
         fix="Nothing to fix.",
     ),
     "warning": Explanation(
         what=(
             "{threads} waited on {obj} at {site} with the flag clear, {times}, and at least"
-            " one of these waits had missed a set() cleared before it looked, or was never"
-            " woken: a thread not inside wait() at the instant of set() depends on the flag"
-            " staying up."
+            " one of these waits had missed a set() that was cleared before it looked: a"
+            " thread not inside wait() at the instant of set() depends on the flag staying"
+            " up."
         ),
         fix=(
             "Wait for the state, not for the moment: test a predicate under a Condition"
@@ -135,10 +137,13 @@ def _with_missed(events: pl.LazyFrame, begins: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _severity() -> pl.Expr:
-    woken = pl.col("end_ts").is_not_null() & pl.col("error").is_null() & pl.col("result")
-    return (
-        pl.when(woken & (pl.col("missed") == 0)).then(pl.lit("info")).otherwise(pl.lit("warning"))
-    )
+    """A warning when the wait missed a lost signal: the one hazard of waiting on a cleared flag.
+
+    How the wait ended does not make it one: a timed wait that times out is
+    polling (``while not stop.wait(0.1)``), and one still blocked at the end
+    is a hang or blocked-at-end finding of its own.
+    """
+    return pl.when(pl.col("missed") > 0).then(pl.lit("warning")).otherwise(pl.lit("info"))
 
 
 def _message() -> pl.Expr:

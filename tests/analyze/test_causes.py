@@ -65,11 +65,14 @@ def test_other_site_or_object_is_another_cause_and_worst_come_first(
 def test_a_cause_takes_its_worst_severity_and_that_severity_s_words(
     recorder: Recorder, report_of: ReportOf
 ) -> None:
-    """Cleared waits woken as intended (info) and one never woken (warning) make a warning cause."""
+    """A cleared wait woken as intended (info) and one that missed a lost set() (warning) make
+    a warning cause."""
     first = recorder.wait(thread="Thread-2", site="c.py:9")
     waker = recorder.set(waiters=1, thread="Thread-1")
     recorder.woke(first, thread="Thread-2", woken_by=waker)
     recorder.clear(thread="Thread-2")
+    recorder.set(thread="Thread-1")  # lost: set and cleared while Thread-2 was busy
+    recorder.clear(thread="Thread-1")
     second = recorder.wait(thread="Thread-2", site="c.py:9", timeout=0.5)
     recorder.woke(second, thread="Thread-2", result=False, timed_out=True)
     report = report_of(recorder)
@@ -90,8 +93,10 @@ def test_a_cause_of_only_info_findings_says_nothing_needs_fixing(
     cause = report_of(recorder).causes.filter(kind="cleared-wait").row(0, named=True)
     assert cause["severity"] == "info"
     assert cause["explanation"] == (
-        "Thread-2 waited on ready at c.py:9 with the flag clear, once, and each time the next"
-        " set() woke it: an Event used as intended."
+        "Thread-2 waited on ready at c.py:9 with the flag clear, once, and missed no signal:"
+        " each wait was woken by the next set(), timed out (a polling loop such as `while not"
+        " stop.wait(0.1)`) or was still waiting when the trace ended (which hang or"
+        " blocked-at-end tells): an Event used as intended."
     )
     assert cause["fix"] == "Nothing to fix."
 

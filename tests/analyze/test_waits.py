@@ -30,22 +30,24 @@ def test_woken_wait_is_info(recorder: Recorder, report_of: ReportOf) -> None:
     assert report.counts["cleared-wait"] == 1
 
 
-def test_timed_out_wait_is_warning(recorder: Recorder, report_of: ReportOf) -> None:
-    """A wait that timed out is a warning saying how long it waited."""
+def test_timed_out_wait_is_info(recorder: Recorder, report_of: ReportOf) -> None:
+    """A wait that timed out having missed nothing is polling (`while not stop.wait(0.1)`):
+    info, saying how long it waited."""
     begin = recorder.wait(thread="Thread-2", timeout=0.25)
     recorder.woke(begin, thread="Thread-2", result=False, timed_out=True, after=250_000_000)
     assert found(report_of(recorder)) == [
-        ("cleared-wait", "warning", begin, "Thread-2", PREFIX + "timed out after 250 ms"),
+        ("cleared-wait", "info", begin, "Thread-2", PREFIX + "timed out after 250 ms"),
     ]
 
 
-def test_wait_that_never_ends_is_warning(recorder: Recorder, report_of: ReportOf) -> None:
-    """A begin with no end line was still blocked at the end of the trace (and is a hang too)."""
+def test_wait_that_never_ends_is_info(recorder: Recorder, report_of: ReportOf) -> None:
+    """A begin with no end line was still blocked at the end of the trace: the hang finding
+    tells that, so having missed nothing the cleared wait itself is info."""
     begin = recorder.wait(thread="Thread-2")
     assert found(report_of(recorder), "cleared-wait") == [
         (
             "cleared-wait",
-            "warning",
+            "info",
             begin,
             "Thread-2",
             PREFIX + "never: still blocked when the trace ended",
@@ -53,14 +55,14 @@ def test_wait_that_never_ends_is_warning(recorder: Recorder, report_of: ReportOf
     ]
 
 
-def test_interrupted_wait_is_warning(recorder: Recorder, report_of: ReportOf) -> None:
-    """A wait that ended by an exception names it."""
+def test_interrupted_wait_is_info(recorder: Recorder, report_of: ReportOf) -> None:
+    """A wait that ended by an exception names it (info: it missed nothing)."""
     begin = recorder.wait(thread="MainThread")
     recorder.woke(begin, result=False, error="KeyboardInterrupt", after=2_000_000_000)
     assert found(report_of(recorder)) == [
         (
             "cleared-wait",
-            "warning",
+            "info",
             begin,
             "MainThread",
             PREFIX + "interrupted by KeyboardInterrupt after 2 s",

@@ -327,12 +327,6 @@ def cleared_waits(run: Run) -> list[Finding]:
         if w.get("flag"):
             continue
         obj, me = w["obj"], key(w)
-        end = next(
-            (x for x in run.ops(schema.EVENT_WAIT_END) if x.get("begin_seq") == w["seq"]), None
-        )
-        next_set = next(
-            (x for x in run.ops(schema.EVENT_SET, obj=obj) if x["seq"] > w["seq"]), None
-        )
         # "since this thread last woke from it": its previous return from a
         # wait() on the same Event, whatever ended that wait.
         woke = [
@@ -342,13 +336,9 @@ def cleared_waits(run: Run) -> list[Finding]:
         ]
         since = max(woke, default=-1)
         missed = sum(1 for seq in lost if run.by_seq[seq]["obj"] == obj and since < seq < w["seq"])
-        as_intended = (
-            end is not None
-            and next_set is not None
-            and end.get("woken_by") == next_set["seq"]
-            and missed == 0
-        )
-        out.append(at(run, w, "cleared-wait", "info" if as_intended else "warning"))
+        # Only a missed signal makes it a warning: a timed-out wait is
+        # polling, and one still blocked at the end is a hang of its own.
+        out.append(at(run, w, "cleared-wait", "warning" if missed else "info"))
     return out
 
 
