@@ -174,10 +174,22 @@ class CauseBlock:
 
 
 def cause_blocks(report: Report, *, show_all: bool) -> Iterator[CauseBlock]:
-    """The causes worst first, each with its first findings (all of them with show_all)."""
+    """The causes worst first, each with its findings (all of them with show_all).
+
+    Otherwise PER_CAUSE of them, the most severe chosen first and shown in
+    time order: a warning cause whose first waits were harmless shows the
+    wait that makes it a warning, not three info ones and "1 more".
+    """
+    rank = pl.col("severity").replace_strict(
+        {s: i for i, s in enumerate(SEVERITIES)}, return_dtype=pl.Int64
+    )
     for row in report.causes.iter_rows(named=True):
         mine = report.findings.filter(pl.col("cause") == row["cause"])
-        shown = mine if show_all else mine.head(PER_CAUSE)
+        shown = mine
+        if not show_all:
+            shown = (
+                mine.with_row_index("_at").sort(rank, "_at").head(PER_CAUSE).sort("_at").drop("_at")
+            )
         yield CauseBlock(row["cause"] + 1, row, shown, mine.height - shown.height)
 
 

@@ -26,7 +26,8 @@ from analyze.report import Report
 def render_markdown(report: Report, *, show_all: bool = False) -> str:
     """Heading, summary, causes, findings table, container and thread tables, trace warnings.
 
-    The findings table lists the first PER_CAUSE findings of each cause, in
+    The findings table lists PER_CAUSE findings of each cause (the most
+    severe first chosen, see cause_blocks), in
     the order of the causes, unless ``show_all``.
     """
     files = ", ".join(f"`{f}`" for f in report.trace.files)
@@ -92,7 +93,11 @@ def _findings(report: Report, *, show_all: bool) -> list[str]:
     out = _table(header + (["run"] if multi else []), rows)
     if hidden:
         out.extend(
-            ["", f"The first {PER_CAUSE} findings of each cause; {hidden} more: use `--all`."]
+            [
+                "",
+                f"{PER_CAUSE} findings of each cause, the most severe first;"
+                f" {hidden} more: use `--all`.",
+            ]
         )
     return out
 

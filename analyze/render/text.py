@@ -116,7 +116,9 @@ def _causes(report: Report, paint: Style) -> list[str]:
 def _findings(report: Report, paint: Style, *, show_all: bool) -> list[str]:
     if not report.findings.height:
         return []
-    listed = "every one" if show_all else f"the first {PER_CAUSE} of each; --all lists all"
+    listed = (
+        "every one" if show_all else f"{PER_CAUSE} of each, the most severe first; --all lists all"
+    )
     out = ["", paint.heading(f"Findings by cause ({listed})")]
     # Times right-aligned to the widest, so that severities line up past 10 s.
     width = max((len(f"{t:.3f}") for t in report.findings["ts_s"]), default=0)

@@ -174,7 +174,7 @@ lost-signal 1, unwaited-signal 1, cleared-wait 0, stranded-item 1, hang 0,
    nothing was lost.
    Fix: Nothing to fix: an Event keeps its flag up for whoever looks next.
 
-Findings by cause (the first 3 of each; --all lists all)
+Findings by cause (3 of each, the most severe first; --all lists all)
 
 1. lost-signal (1) · ready · cook.py:40
   0.001 s  error   lost-signal  Thread-1 · ready · cook.py:40

@@ -118,3 +118,29 @@ def test_a_clean_run_has_no_causes(recorder: Recorder, report_of: ReportOf) -> N
     recorder.append(1)
     recorder.pop(1)
     assert report_of(recorder).causes.height == 0
+
+
+def test_a_cause_shows_its_worst_findings_first_chosen(
+    recorder: Recorder, report_of: ReportOf
+) -> None:
+    """Of a warning cause whose first three waits were info, the shown three include the
+    warning, in time order, and the text says how many more there are."""
+    from analyze.render import render_text
+
+    waits = []
+    for _ in range(4):
+        wait = recorder.wait(thread="Thread-2", site="c.py:9")
+        waker = recorder.set(waiters=1, thread="Thread-1")
+        recorder.woke(wait, thread="Thread-2", woken_by=waker)
+        recorder.clear(thread="Thread-2")
+        waits.append(wait)
+    recorder.set(thread="Thread-1")  # lost while Thread-2 was busy
+    recorder.clear(thread="Thread-1")
+    waits.append(recorder.wait(thread="Thread-2", site="c.py:9"))
+    report = report_of(recorder)
+    text = render_text(report)
+    block = text[text.index("Findings by cause") :]
+    assert block.count("cleared-wait  Thread-2") == 3
+    assert block.count("warning cleared-wait") == 1
+    assert "info    cleared-wait" in block
+    assert "2 more" in block
