@@ -30,12 +30,14 @@ EXPLAIN: Final = {
     "error": Explanation(
         what=(
             "A cycle of blocked threads closed when {threads} blocked at {site} on {obj}:"
-            " each waits for a lock another of them holds (or to join another), so none of"
-            " them can ever go on, and every thread waiting for them hangs too."
+            " each waits for a lock another of them holds (or to join another; a thread"
+            " alone waits for a Lock it holds itself), so none of them can ever go on, and"
+            " every thread waiting for them hangs too."
         ),
         fix=(
-            "Take locks in one global order everywhere (or hold one at a time), and never"
-            " join a thread while holding a lock it needs."
+            "Take locks in one global order everywhere (or hold one at a time), never"
+            " join a thread while holding a lock it needs, and use an RLock where a thread"
+            " may take a lock it already holds."
         ),
     ),
 }
