@@ -96,7 +96,7 @@ def _findings(report: Report, *, show_all: bool) -> list[str]:
             [
                 "",
                 f"{PER_CAUSE} findings of each cause, the most severe first;"
-                f" {hidden} more: use `--all`.",
+                f" {hidden} more: `analyze report --all` lists them.",
             ]
         )
     return out
