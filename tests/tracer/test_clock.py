@@ -133,6 +133,25 @@ def test_timeouts_the_program_gives_are_scaled() -> None:
     ]
 
 
+def test_a_timer_the_program_starts_fires_after_its_interval_scaled() -> None:
+    """Timer(2, f) waits 2 * scale real seconds, given by position or as interval=, and the
+    original __init__ is back afterwards."""
+    original = threading.Timer.__init__
+    fired: list[float] = []
+    with capture(), program_time(scale=0.001):
+        timers = [
+            (2, threading.Timer(2, lambda: fired.append(2))),
+            (3, threading.Timer(interval=3, function=lambda: fired.append(3))),
+        ]
+        for seconds, timer in timers:
+            assert timer.interval == pytest.approx(0.001 * seconds)
+            timer.start()
+            timer.join(5)
+            assert not timer.is_alive()
+    assert fired == [2, 3]
+    assert threading.Timer.__init__ is original
+
+
 def test_timeouts_given_by_library_code_are_not_scaled() -> None:
     """A wait a library makes on the program's object keeps its timeout."""
     with capture() as trace, program_time():

@@ -13,7 +13,8 @@ program may still subclass them and ``isinstance`` still holds.
 
 Under ``--time-scale F`` the replacements are one subclass further down,
 whose methods scale the timeouts the program passes (``wait(5)`` waits
-``5 * F`` real seconds), as does ``Thread.join``; ``_clock`` scales the
+``5 * F`` real seconds), as do ``Thread.join`` and a ``Timer``'s interval;
+``_clock`` scales the
 program's clocks and sleeps to match.  The begin lines record the timeout
 actually waited, in real seconds like ``ts``.
 """
@@ -170,16 +171,18 @@ def _real_timeout(timeout: Any) -> Any:
     return timeout * _scale
 
 
-def _scaling(method: Callable[..., Any], position: int) -> Callable[..., Any]:
-    """``method`` with its timeout (argument ``position`` after self, or ``timeout=``)
+def _scaling(
+    method: Callable[..., Any], position: int, keyword: str = "timeout"
+) -> Callable[..., Any]:
+    """``method`` with its timeout (argument ``position`` after self, or ``keyword=``)
     scaled when the program's own code calls it."""
 
     def scaled(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not _from_library(1):
             if len(args) > position:
                 args = (*args[:position], _real_timeout(args[position]), *args[position + 1 :])
-            elif "timeout" in kwargs:
-                kwargs["timeout"] = _real_timeout(kwargs["timeout"])
+            elif keyword in kwargs:
+                kwargs[keyword] = _real_timeout(kwargs[keyword])
         try:
             return method(self, *args, **kwargs)
         except BaseException as exc:  # Empty, Full, BrokenBarrierError...: the program's
@@ -279,10 +282,15 @@ def install(
         setattr(module, attr, entry[3])
     if time_scale != 1:
         # The recording patched Thread.join to trace it; scale around that.
-        join = threading.Thread.join
-        entry = (threading.Thread, "join", join, _scaling(join, 0))
-        _installed.append(entry)
-        threading.Thread.join = entry[3]  # type: ignore[method-assign]
+        # A Timer waits its interval inside threading (library code, never
+        # scaled), so the interval is scaled where the program gives it.
+        join, init = threading.Thread.join, threading.Timer.__init__
+        for entry in (
+            (threading.Thread, "join", join, _scaling(join, 0)),
+            (threading.Timer, "__init__", init, _scaling(init, 0, "interval")),
+        ):
+            _installed.append(entry)
+            setattr(entry[0], entry[1], entry[3])
 
 
 def installed() -> bool:
