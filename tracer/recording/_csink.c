@@ -412,10 +412,14 @@ ring_emptied(SinkObject *self)
         (void)madvise((char *)self->ring + keep, size - keep, MADV_DONTNEED);
 }
 
+/* Whether the sink takes n records now, without waiting: it is open, n
+ * more stay within max_pending, and the ring is made.  The fast paths
+ * (whole operations in C) decline otherwise, and the Python path waits for
+ * room or finds the sink closed. */
 static int
-ring_grow(SinkObject *self)
+fast_room(SinkObject *self, Py_ssize_t n)
 {
-    return ring_room(self, 1);
+    return self->open && self->count <= self->max_pending - n && ring_room(self, n) == 0;
 }
 
 /* Release every record, the ring detached first so a __del__ that emits
@@ -696,7 +700,7 @@ error:
 }
 
 /* Store a filled record as the next event, taking over its references (*r
- * is left empty); the caller made sure of room (ring_grow).  Returns the
+ * is left empty); the caller made sure of room (ring_room).  Returns the
  * seq; *ts_out (if given) gets the ts.
  *
  * GIL rule: from taking the seq to storing the record no Python code runs
@@ -734,7 +738,7 @@ store(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
         record_release(r);
         return -1;
     }
-    if (ring_grow(self) < 0) {
+    if (ring_room(self, 1) < 0) {
         self->dropped++;
         record_release(r);
         return -1;
@@ -1897,8 +1901,7 @@ list_append_in(SinkObject *self, PyObject *lst, PyObject *value, PyObject *gener
     PyObject *result = Py_NotImplemented;
     PyObject *ids, *item_obj = NULL;
     long long last_id;
-    if (!listcall_ids(&c, generation, &ids, &last_id) || !self->open ||
-        self->count >= self->max_pending || ring_grow(self) < 0)
+    if (!listcall_ids(&c, generation, &ids, &last_id) || !fast_room(self, 1))
         goto done;
     /* Everything that can fail before the list changes. */
     if ((item_obj = PyLong_FromLongLong(last_id + 1)) == NULL) {
@@ -1971,7 +1974,7 @@ list_pop_in(SinkObject *self, PyObject *lst, Py_ssize_t i, PyObject *generation,
     /* A pop that fails (out of range) is the Python path's to write. */
     if (at < 0 || at >= n || !listcall_ids(&c, generation, &ids, &last_id) ||
         PyList_GET_SIZE(ids) != n || !PyLong_CheckExact(PyList_GET_ITEM(ids, at)) ||
-        !self->open || self->count >= self->max_pending || ring_grow(self) < 0)
+        !fast_room(self, 1))
         goto done;
     int overflow;
     long long item = PyLong_AsLongLongAndOverflow(PyList_GET_ITEM(ids, at), &overflow);
@@ -2292,22 +2295,37 @@ eventcall_done(FastCall *c, PyObject *result)
     return Py_XNewRef(result);
 }
 
+/* The start of set() or clear() in C: prepare the call and take the
+ * Event's lock.  1 when both are done; else 0 with *answer what the call
+ * answers (NotImplemented, or NULL with an exception), nothing held. */
+static int
+eventcall_begin(SinkObject *self, FastCall *c, PyObject *ev, PyObject *event,
+                PyObject **answer)
+{
+    int ready = eventcall_prepare(self, c, ev, event, 1);
+    if (ready <= 0) {
+        *answer = ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+        return 0;
+    }
+    int locked = fast_lock(c);
+    if (locked <= 0) {
+        fast_release(c);
+        *answer = locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
+        return 0;
+    }
+    return 1;
+}
+
 static PyObject *
 Sink_event_set(SinkObject *self, PyObject *ev)
 {
     FastCall c;
-    int ready = eventcall_prepare(self, &c, ev, str_event_set, 1);
-    if (ready <= 0)
-        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
-    int locked = fast_lock(&c);
-    if (locked <= 0) {
-        fast_release(&c);
-        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
-    }
+    PyObject *declined;
+    if (!eventcall_begin(self, &c, ev, str_event_set, &declined))
+        return declined;
     int flag = eventcall_flag(&c);
     PyObject *waiting = PyDict_GetItemWithError(c.dict, str_waiting);
-    if (flag < 0 || waiting == NULL || !PyDict_CheckExact(waiting) || !self->open ||
-        self->count >= self->max_pending || ring_grow(self) < 0) {
+    if (flag < 0 || waiting == NULL || !PyDict_CheckExact(waiting) || !fast_room(self, 1)) {
         PyErr_Clear();
         return eventcall_done(&c, Py_NotImplemented);
     }
@@ -2334,18 +2352,13 @@ static PyObject *
 Sink_event_clear(SinkObject *self, PyObject *ev)
 {
     FastCall c;
-    int ready = eventcall_prepare(self, &c, ev, str_event_clear, 1);
-    if (ready <= 0)
-        return ready < 0 ? NULL : Py_NewRef(Py_NotImplemented);
-    int locked = fast_lock(&c);
-    if (locked <= 0) {
-        fast_release(&c);
-        return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
-    }
+    PyObject *declined;
+    if (!eventcall_begin(self, &c, ev, str_event_clear, &declined))
+        return declined;
     /* clear() notifies nobody, but a Condition with waiters is unusual for
      * an Event whose every wait is recorded: the Python path takes it. */
     int flag = eventcall_flag(&c);
-    if (flag < 0 || !self->open || self->count >= self->max_pending || ring_grow(self) < 0)
+    if (flag < 0 || !fast_room(self, 1))
         return eventcall_done(&c, Py_NotImplemented);
     bool_field(&c.r, str_flag, flag);
     if (eventcall_store(&c, str_flag_attr, 0) < 0)
@@ -2430,8 +2443,7 @@ Sink_event_wait(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
         return locked < 0 ? NULL : Py_NewRef(Py_NotImplemented);
     }
     /* A wait() that finds the flag down may block: the Python path's. */
-    if (eventcall_flag(&c) != 1 || !self->open || self->count > self->max_pending - 2 ||
-        ring_room(self, 2) < 0)
+    if (eventcall_flag(&c) != 1 || !fast_room(self, 2))
         goto done;
     if (eventcall_store(&c, str_seen, 1) < 0) {
         result = NULL;
