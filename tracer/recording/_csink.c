@@ -1323,6 +1323,37 @@ write_all(int fd, const char *data, Py_ssize_t n)
     return 0;
 }
 
+/* Take the oldest n records (batch_room(n) done), encode them into
+ * `lines` with the GIL released and, when fd >= 0, write them there too
+ * (*err: 0, or write()'s errno), then let them go.  0, or -1 with
+ * MemoryError when encoding ran out of memory (the batch is counted as
+ * dropped).  The GIL is held on entry and on return. */
+static int
+encode_taken(SinkObject *self, LinesObject *lines, Py_ssize_t n, int fd, int *err)
+{
+    batch_take(self, n);
+    Buf *b = &lines->buf;
+    b->len = 0;
+    long long last_ts = self->last_ts;
+    int rc, written = 0;
+    self->draining = getpid();
+    Py_BEGIN_ALLOW_THREADS
+    rc = encode_batch(b, self->batch, n, &last_ts);
+    if (rc == 0 && fd >= 0)
+        written = write_all(fd, b->data, b->len);
+    Py_END_ALLOW_THREADS
+    self->draining = 0;
+    *err = written;
+    batch_release(self, n);
+    if (rc != 0) {
+        self->dropped += n;
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->last_ts = last_ts;
+    return 0;
+}
+
 /* drain() and drain_lines(): the lines as a Lines (empty bytes when there
  * are none), *count how many. */
 static PyObject *
@@ -1351,25 +1382,12 @@ drain_batch(SinkObject *self, PyObject *args, PyObject *kwds, const char *format
     LinesObject *lines = lines_for_drain(self);
     if (lines == NULL)
         return NULL;
-    batch_take(self, n);
-    Buf *b = &lines->buf;
-    long long last_ts = self->last_ts;
-    int rc;
-    self->draining = getpid();
-    Py_BEGIN_ALLOW_THREADS
-    rc = encode_batch(b, self->batch, n, &last_ts);
-    Py_END_ALLOW_THREADS
-    self->draining = 0;
-    if (rc == 0) {
-        self->last_ts = last_ts;
-        *count = n;  /* one line per record */
+    int err;
+    if (encode_taken(self, lines, n, -1, &err) < 0) {
+        Py_DECREF(lines);
+        return NULL;
     }
-    else {  /* the exception goes up; the batch is gone: say so */
-        PyErr_NoMemory();
-        Py_CLEAR(lines);
-        self->dropped += n;
-    }
-    batch_release(self, n);
+    *count = n;  /* one line per record */
     return (PyObject *)lines;
 }
 
@@ -1411,28 +1429,11 @@ Sink_pump(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
     LinesObject *lines = lines_for_drain(self);
     if (lines == NULL)
         return NULL;
-    Buf *b = &lines->buf;
-    pid_t pid = getpid();
     while (n > 0) {
-        batch_take(self, n);
-        long long last_ts = self->last_ts;
-        int rc;
-        b->len = 0;
-        self->draining = pid;
-        Py_BEGIN_ALLOW_THREADS
-        rc = encode_batch(b, self->batch, n, &last_ts);
-        if (rc == 0)
-            err = write_all(fd, b->data, b->len);
-        Py_END_ALLOW_THREADS
-        self->draining = 0;
-        if (rc != 0) {  /* out of memory: the batch is gone, say so */
-            self->dropped += n;
-            batch_release(self, n);
+        if (encode_taken(self, lines, n, fd, &err) < 0) {
             Py_DECREF(lines);
-            return PyErr_NoMemory();
+            return NULL;
         }
-        self->last_ts = last_ts;
-        batch_release(self, n);
         if (err) {
             lost += n;
             break;
