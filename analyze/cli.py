@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 import click
@@ -17,6 +18,12 @@ SEVERITIES: Final = ("error", "warning", "info")
 FORMATS: Final = ("text", "markdown", "json")
 #: lock_contention.DEFAULT_MS (JFR's default threshold), also checked by a test.
 CONTENTION_MS: Final = 20.0
+
+
+def _warn(notes: Iterable[str]) -> None:
+    """Each note on stderr as ``warning: ...``, a line each."""
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
 
 
 class UnusableTrace(click.ClickException):
@@ -140,8 +147,7 @@ def convert(trace: str, output: str | None) -> None:
         f = write_parquet(trace, target)
     except TraceError as exc:
         raise UnusableTrace(str(exc)) from None
-    for note in f.warnings:
-        click.echo(f"warning: {note}", err=True)
+    _warn(f.warnings)
     click.echo(f"wrote {target}", err=True)
 
 
@@ -227,16 +233,12 @@ def timeline(
                 width_px=width,
                 stage=progress.stage,
             )
-    except TraceError as exc:
-        raise UnusableTrace(str(exc)) from None
-    except IndexError as exc:  # the message says how many runs the files hold
-        raise UnusableTrace(str(exc)) from None
-    except EmptyWindow as exc:
+    # IndexError: no such run (its message says how many the files hold).
+    except (TraceError, IndexError, EmptyWindow) as exc:
         raise UnusableTrace(str(exc)) from None
     except OSError as exc:
         raise UnusableTrace(f"{output}: cannot write the picture ({exc.strerror})") from None
-    for note in view.warnings:
-        click.echo(f"warning: {note}", err=True)
+    _warn(view.warnings)
     click.echo(f"wrote {output} (run {view.run + 1} of {view.runs}: {view.file})", err=True)
 
 
@@ -287,8 +289,7 @@ def export(files: tuple[str, ...], fmt: str, output: str) -> None:
     except OSError as exc:
         raise UnusableTrace(f"{output}: cannot write the export ({exc.strerror})") from None
     for view in views:
-        for note in view.warnings:
-            click.echo(f"warning: {note}", err=True)
+        _warn(view.warnings)
     click.echo(f"wrote {output} ({count} events, {fmt})", err=True)
 
 
@@ -363,8 +364,7 @@ def redact(trace: str, output: str) -> None:
         result = rewrite(trace, output)
     except TraceError as exc:
         raise UnusableTrace(str(exc)) from None
-    for note in result.notes:
-        click.echo(f"warning: {note}", err=True)
+    _warn(result.notes)
     if result.left_out > len(result.notes):
         click.echo(f"warning: {result.left_out - len(result.notes)} more lines left out", err=True)
     runs = "" if result.runs == 1 else f" in {result.runs} runs"
