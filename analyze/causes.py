@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from analyze.columns import SEVERITIES
+from analyze.columns import SEVERITIES, severity_rank
 from analyze.findings import DETECTORS
 
 #: The columns that make a cause; a finding's ``cause`` key is built from them.
@@ -46,9 +46,7 @@ def causes(findings: pl.DataFrame) -> pl.DataFrame:
     expressions (a when/then per kind and severity, each a concat of the
     template's parts) they cost a small trace's report a quarter of its time.
     """
-    rank = pl.col("severity").replace_strict(
-        {s: i for i, s in enumerate(SEVERITIES)}, return_dtype=pl.Int64
-    )
+    rank = severity_rank()
     grouped = (
         findings.with_columns(cause_key(), rank.alias("rank"))
         .group_by("key")

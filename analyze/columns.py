@@ -116,5 +116,13 @@ FINDING_SCHEMA: Final = pl.Schema(
 #: for ``--fail-on``.
 SEVERITIES: Final = ("error", "warning", "info")
 
+
+def severity_rank() -> pl.Expr:
+    """A finding's ``severity`` as its rank in SEVERITIES: 0 for error, the worst."""
+    return pl.col("severity").replace_strict(
+        {s: i for i, s in enumerate(SEVERITIES)}, return_dtype=pl.Int64
+    )
+
+
 NS_PER_S: Final = 1_000_000_000
 NS_PER_MS: Final = 1_000_000

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import polars as pl
 
-from analyze.columns import SEVERITIES
+from analyze.columns import SEVERITIES, severity_rank
 from analyze.report import Report
 
 #: Findings listed per cause unless --all asks for every one.
@@ -180,9 +180,7 @@ def cause_blocks(report: Report, *, show_all: bool) -> Iterator[CauseBlock]:
     time order: a warning cause whose first waits were harmless shows the
     wait that makes it a warning, not three info ones and "1 more".
     """
-    rank = pl.col("severity").replace_strict(
-        {s: i for i, s in enumerate(SEVERITIES)}, return_dtype=pl.Int64
-    )
+    rank = severity_rank()
     for row in report.causes.iter_rows(named=True):
         mine = report.findings.filter(pl.col("cause") == row["cause"])
         shown = mine
