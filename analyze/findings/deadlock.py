@@ -20,7 +20,7 @@ import polars as pl
 from analyze.columns import RUN
 from analyze.findings._explain import Explanation
 from analyze.findings._holds import lock_holders
-from analyze.frames import finding
+from analyze.frames import finding, shared
 from analyze.waits import unended
 from synctrace import schema
 
@@ -54,8 +54,7 @@ _THREAD: Final = [RUN, "thread", "thread_id"]
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     """Threads blocked on each other's locks (or joins) in a cycle: none of them can ever go on."""
     blocked = _blocked(events)
-    waits = _waits(events, blocked)
-    cycles = _cycles(waits)
+    cycles = _cycle_paths(events)
     # The cycle in order from its first blocked thread, each with what it
     # holds that the one before it waits for.
     members = (
@@ -108,12 +107,13 @@ def members(events: pl.LazyFrame) -> pl.LazyFrame:
     Their waits are told by the deadlock finding (which names each member
     and what it holds and waits for), so ``hang`` leaves them out.
     """
-    return (
-        _cycles(_waits(events, _blocked(events)))
-        .select(RUN, pl.col("path").alias("seq"))
-        .explode("seq")
-        .unique()
-    )
+    return _cycle_paths(events).select(RUN, pl.col("path").alias("seq")).explode("seq").unique()
+
+
+@shared
+def _cycle_paths(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The deadlock cycles (see ``_cycles``), walked once a report for detect and members."""
+    return _cycles(_waits(events, _blocked(events)))
 
 
 def _waits(events: pl.LazyFrame, blocked: pl.LazyFrame) -> pl.LazyFrame:
