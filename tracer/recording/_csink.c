@@ -10,23 +10,28 @@
  *   which may run Python code (a site namer on a cache miss, orjson for an
  *   odd value) and may let the GIL go (waiting for room).  Only then does
  *   it take the seq, read the clock and store the record, steps that call
- *   no Python code, allocate no GC-tracked object, decref nothing and never
+ *   no Python code, allocate no GC-tracked object, decref nothing (the
+ *   slot's old record is let go just before: str and bytes only) and never
  *   let go of the GIL, so no other thread and no signal handler can run in
  *   between: records enter the ring in seq order and drain needs none of
  *   the pure sink's gap logic.
- * - Drain takes a batch out of the ring with the GIL held, encodes it with
- *   the GIL released (it reads only the batch's C data and the contents of
- *   immutable str and bytes the batch keeps alive, with no Python API call)
- *   into a Lines buffer no other thread can reach, then takes the GIL back
- *   to let the references go.
+ * - The writer drains without the GIL: the ring is made once and never
+ *   moves, producers publish each record by moving `tail` on, and the drain
+ *   reads the records before `tail` (only their C data and the contents of
+ *   immutable str and bytes they keep alive, with no Python API call), into
+ *   a Lines buffer no other thread can reach, then publishes `head` past
+ *   them.  Their references are let go later with the GIL held: by the
+ *   producer that reuses the slot, or by trim() when the program is quiet.
+ *   So a busy recording's writer never queues for the GIL.
  * - The other places that let the GIL go are the sleeps in the
  *   backpressure wait and in wait().
  *
  * Holding no lock of its own, the sink is consistent at any os.fork()
  * (fork runs with the GIL held, so no emit is half done; a drain encoding
- * off the GIL in the parent leaves its batch behind, and its mark, a pid,
- * means nothing in the child); a child that never drains keeps its copy.  The module uses single-phase init and static
- * state, so it loads in the main interpreter only.
+ * off the GIL in the parent has not yet moved head past what it reads, and
+ * its mark, a pid, means nothing in the child); a child that never drains
+ * keeps its copy.  The module uses single-phase init and static state, so
+ * it loads in the main interpreter only.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -319,12 +324,29 @@ record_release(Record *r)
     r->more = NULL;
 }
 
-/* Invariants:
- * - ring holds `count` records from slot `head` on, wrapping at `capacity`,
- *   a power of two at least max_pending (or 0 with ring == NULL), fixed
- *   once the ring is made; their seq are consecutive and increasing from
- *   the oldest.
- * - count < max_pending whenever an emit stores a record (emits wait first).
+/* The ring is a single-producer, single-consumer queue whose producer
+ * side is serialised by the GIL and whose consumer, the writer, needs no
+ * GIL at all.  Records are numbered from 0 as they are stored; record i
+ * lives in slot i & (capacity - 1).
+ *
+ * Invariants:
+ * - freed <= head <= tail, and tail - freed <= capacity.
+ * - Records [head, tail) are pending: stored, not yet encoded.  Their seq
+ *   are consecutive and increasing.  Only a drain (one at a time, see
+ *   draining) reads them, without the GIL, and publishes head past them
+ *   once it has read them.
+ * - Records [freed, head) are encoded but still hold their references:
+ *   letting a reference go needs the GIL, which the writer does not take
+ *   per batch.  The producer that stores into a slot first lets the old
+ *   record of that slot go (it holds the GIL anyway), and trim() lets every
+ *   encoded record go when the program is quiet.
+ * - tail is written by producers only (GIL held), head by the drain only
+ *   (GIL released); each side reads the other's with acquire and publishes
+ *   its own with release, so a record is whole before the drain sees it
+ *   and read before a producer reuses its slot.
+ * - tail - head < max_pending whenever an emit stores a record (emits wait
+ *   first), and capacity >= max_pending, so a producer never reuses the
+ *   slot of a pending record.
  * - next_seq is the seq of the next record, and what close() hands out.
  * - last_ts is the largest ts drain has written; lines never go below it.
  * - site_names caches site -> label for the namer site_name_of, which is
@@ -336,8 +358,9 @@ typedef struct {
     PyObject_HEAD
     Record *ring;
     Py_ssize_t capacity;
-    Py_ssize_t head;
-    Py_ssize_t count;
+    unsigned long long tail;   /* records ever stored */
+    unsigned long long head;   /* records ever encoded */
+    unsigned long long freed;  /* records whose references were let go */
     Py_ssize_t max_pending;
     long long next_seq;
     long long last_ts;
@@ -347,36 +370,36 @@ typedef struct {
     PyObject *blocked;      /* dict: begin seq -> (thread, thread_id, event, obj, site, ts) */
     PyObject *site_names;   /* dict: site -> label */
     PyObject *site_name_of; /* the namer site_names belongs to, or NULL */
-    Record *batch;          /* where drains take records out of the ring, kept between drains */
-    Py_ssize_t batch_cap;
     PyObject *lines;        /* the Lines the last drain handed out (see lines_for_drain) */
 } SinkObject;
 
 static PyTypeObject Sink_Type;
 
-/* Detach the oldest n records into `out` (n <= count).  No Python code runs,
- * so the ring is consistent again before any other thread can look. */
-static void
-ring_take(SinkObject *self, Record *out, Py_ssize_t n)
+/* Records stored and not yet encoded.  Exact for a producer (which holds
+ * the GIL, so tail is its own); a racy but harmless estimate anywhere else. */
+static inline Py_ssize_t
+pending_of(SinkObject *self)
 {
-    Py_ssize_t first = Py_MIN(n, self->capacity - self->head);
-    memcpy(out, self->ring + self->head, (size_t)first * sizeof(Record));
-    memcpy(out + first, self->ring, (size_t)(n - first) * sizeof(Record));
-    self->head = (self->head + n) & (self->capacity - 1);
-    self->count -= n;
+    return (Py_ssize_t)(__atomic_load_n(&self->tail, __ATOMIC_ACQUIRE) -
+                        __atomic_load_n(&self->head, __ATOMIC_ACQUIRE));
+}
+
+static inline Record *
+slot_of(SinkObject *self, unsigned long long i)
+{
+    return &self->ring[i & (unsigned long long)(self->capacity - 1)];
 }
 
 /* Room for `need` more records: 0, or -1 when there is none or no memory
  * (no exception set: the caller counts the event as dropped).
  *
  * The ring is made once, at its full size (the least power of two that
- * holds max_pending records), straight from the OS: its pages cost memory only once written, and it
- * never grows.  Growing it by doubling held the old and the new ring at
- * once and copied every record, at the moment the most events were in
- * flight: a quarter of a busy recording's peak memory.  Every emit waits
- * while count >= max_pending (an event call storing two records falls back
- * to the Python path above max_pending - 2), so a record always finds a
- * slot. */
+ * holds max_pending records), straight from the OS: its pages cost memory
+ * only once written, and it never grows or moves, so the writer can read
+ * it without the GIL while producers store further on.  Every emit waits
+ * while max_pending records are pending (an event call storing two records
+ * falls back to the Python path above max_pending - 2), so a record always
+ * finds a slot. */
 static int
 ring_room(SinkObject *self, Py_ssize_t need)
 {
@@ -393,23 +416,46 @@ ring_room(SinkObject *self, Py_ssize_t need)
             return -1;
         self->ring = ring;
         self->capacity = capacity;
-        self->head = 0;
     }
-    return self->capacity - self->count >= need ? 0 : -1;
+    return self->capacity - pending_of(self) >= need ? 0 : -1;
 }
 
-/* The ring has just been emptied: start it again at slot 0, and give the
- * memory of every slot past RING_KEEP back to the OS, so that a burst's
- * memory does not stay with a program that has gone quiet. */
+/* Let the encoded records [freed, upto) go.  The GIL is held; decrefs of
+ * str and bytes run no Python code. */
 static void
-ring_emptied(SinkObject *self)
+ring_free(SinkObject *self, unsigned long long upto)
 {
-    self->head = 0;
+    for (; self->freed < upto; self->freed++)
+        record_release(slot_of(self, self->freed));
+}
+
+/* Give the memory of every slot back to the OS but the RING_KEEP that the
+ * next records go to, so that a burst's memory does not stay with a
+ * program that has gone quiet.  Only for an empty ring whose records have
+ * all been let go (a given-back page reads as zeros: empty records). */
+static void
+ring_give_back(SinkObject *self)
+{
+    if (self->ring == NULL || self->capacity <= RING_KEEP)
+        return;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t keep = ((size_t)RING_KEEP * sizeof(Record) + page - 1) / page * page;
+    char *base = (char *)self->ring;
     size_t size = (size_t)self->capacity * sizeof(Record);
-    if (self->ring != NULL && size > keep)
-        (void)madvise((char *)self->ring + keep, size - keep, MADV_DONTNEED);
+    size_t from = (size_t)(self->tail & (unsigned long long)(self->capacity - 1)) * sizeof(Record);
+    size_t to = from + (size_t)RING_KEEP * sizeof(Record);  /* kept: [from, to) mod size */
+    /* Page-aligned inward: a page partly kept is kept. */
+    if (to <= size) {
+        size_t a = (from / page) * page, b = (to + page - 1) / page * page;
+        if (a > 0)
+            (void)madvise(base, a, MADV_DONTNEED);
+        if (b < size)
+            (void)madvise(base + b, size - b, MADV_DONTNEED);
+    }
+    else {
+        size_t a = (to - size + page - 1) / page * page, b = (from / page) * page;
+        if (b > a)
+            (void)madvise(base + a, b - a, MADV_DONTNEED);
+    }
 }
 
 /* Whether the sink takes n records now, without waiting: it is open, n
@@ -419,20 +465,23 @@ ring_emptied(SinkObject *self)
 static int
 fast_room(SinkObject *self, Py_ssize_t n)
 {
-    return self->open && self->count <= self->max_pending - n && ring_room(self, n) == 0;
+    return self->open && pending_of(self) <= self->max_pending - n && ring_room(self, n) == 0;
 }
 
 /* Release every record, the ring detached first so a __del__ that emits
- * into this sink finds it empty and whole. */
+ * into this sink finds it empty and whole.  No drain is running: it would
+ * hold a reference to the sink. */
 static void
 ring_clear(SinkObject *self)
 {
     Record *ring = self->ring;
-    Py_ssize_t capacity = self->capacity, head = self->head, count = self->count;
+    Py_ssize_t capacity = self->capacity;
+    unsigned long long freed = self->freed, tail = self->tail;
     self->ring = NULL;
-    self->capacity = self->head = self->count = 0;
-    for (Py_ssize_t i = 0; i < count; i++)
-        record_release(&ring[(head + i) & (capacity - 1)]);
+    self->capacity = 0;
+    self->freed = self->head = self->tail;
+    for (unsigned long long i = freed; i < tail; i++)
+        record_release(&ring[i & (unsigned long long)(capacity - 1)]);
     if (ring != NULL)
         munmap(ring, (size_t)capacity * sizeof(Record));
 }
@@ -529,20 +578,19 @@ wait_for_room(SinkObject *self)
 {
     long long deadline = monotonic_ns() + room_patience_ns();
     /* Wait off the GIL until the writer has taken a good part of the ring
-     * (a quarter of it), looking at the count without the GIL (a racy read
-     * of an int: a stale value costs one more poll).  Taking the GIL back at
+     * (a quarter of it), looking at the count without the GIL (other
+     * producers may store meanwhile: a stale value costs one more poll).  Taking the GIL back at
      * every look had the waiting threads and the writer queue for it in
      * turn, so the writer fell further behind exactly when it had to catch
      * up.  The GIL is taken back every 50 ms to let signal handlers run. */
-    const volatile Py_ssize_t *count = &self->count;
     const volatile int *open = &self->open;
     Py_ssize_t low = self->max_pending - Py_MAX(self->max_pending / 4, 1);
-    while (self->count >= self->max_pending) {
+    while (pending_of(self) >= self->max_pending) {
         if (!self->open || monotonic_ns() > deadline)
             return 0;
         Py_BEGIN_ALLOW_THREADS
         long long until = Py_MIN(deadline, monotonic_ns() + 50000000LL);
-        while (*count > low && *open && monotonic_ns() < until) {
+        while (pending_of(self) > low && *open && monotonic_ns() < until) {
             struct timespec t = {0, ROOM_POLL_NS};
             nanosleep(&t, NULL);
         }
@@ -709,13 +757,22 @@ error:
 static long long
 store_now(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
 {
+    unsigned long long tail = self->tail;
+    /* The slot's last record was encoded long ago (tail - head <
+     * max_pending <= capacity) and still holds its references: let them go
+     * here, where the GIL is held anyway, rather than make the writer take
+     * the GIL for them.  Decrefs of str and bytes run no Python code. */
+    if (tail - self->freed >= (unsigned long long)self->capacity)
+        ring_free(self, tail - (unsigned long long)self->capacity + 1);
+    Record *slot = slot_of(self, tail);
     long long seq = r->seq = self->next_seq++;
     r->ts = monotonic_ns();
     if (ts_out != NULL)
         *ts_out = r->ts;
     r->thread_id = ident;
-    self->ring[(self->head + self->count) & (self->capacity - 1)] = *r;
-    self->count++;
+    *slot = *r;
+    /* The record is whole before the writer can see it. */
+    __atomic_store_n(&self->tail, tail + 1, __ATOMIC_RELEASE);
     memset(r, 0, sizeof *r);
     return seq;
 }
@@ -726,7 +783,7 @@ store_now(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
 static long long
 store(SinkObject *self, Record *r, unsigned long ident, long long *ts_out)
 {
-    if (self->count >= self->max_pending) {
+    if (pending_of(self) >= self->max_pending) {
         int room = wait_for_room(self);
         if (room <= 0) {
             self->dropped++;
@@ -942,13 +999,12 @@ Sink_wait(SinkObject *self, PyObject *args, PyObject *kwds)
     long long deadline = monotonic_ns() + (long long)(Py_MIN(timeout, 1e9) * 1e9);
     /* The whole wait is off the GIL: taking it back after every look would
      * make the writer queue for it (up to a switch interval each time, with
-     * the program's threads busy) only to read two ints.  Reading them
-     * without the GIL races with emits, harmlessly: a stale count only makes
-     * the next look come one poll later.  Signals are checked once back. */
-    const volatile Py_ssize_t *count = &self->count;
+     * the program's threads busy) only to read two ints.  Producers store
+     * meanwhile: a stale count only makes the next look come one poll
+     * later.  Signals are checked once back. */
     const volatile int *open = &self->open;
     Py_BEGIN_ALLOW_THREADS
-    while (*count < threshold && *open) {
+    while (pending_of(self) < threshold && *open) {
         long long left = deadline - monotonic_ns();
         if (left <= 0)
             break;
@@ -963,11 +1019,12 @@ Sink_wait(SinkObject *self, PyObject *args, PyObject *kwds)
 
 /* ---- drain: records to JSON lines, off the GIL ------------------------------ */
 
-/* GIL rule: everything from here to encode_batch runs WITHOUT the GIL.  It
- * touches only the batch (detached from the ring, owned by the draining
- * thread) and reads str and bytes objects the batch holds strong references
- * to, through macros that read their immutable contents (no Python API
- * call, no reference count touched).  Memory comes from the raw allocator,
+/* GIL rule: everything from here to encode_range runs WITHOUT the GIL.  It
+ * touches only pending records (which no producer writes over, see the
+ * ring's invariants) and the encoding buffer (the draining thread's own),
+ * and reads str and bytes objects the records hold strong references to,
+ * through macros that read their immutable contents (no Python API call,
+ * no reference count touched).  Memory comes from the raw allocator,
  * the one that needs no GIL; errors are return codes, never exceptions. */
 
 /* A growable byte buffer (PyMem_Raw*). */
@@ -993,17 +1050,6 @@ buf_reserve(Buf *b, Py_ssize_t extra)
     return 0;
 }
 
-static int
-buf_put(Buf *b, const char *s, Py_ssize_t n)
-{
-    if (buf_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->data + b->len, s, (size_t)n);
-    b->len += n;
-    return 0;
-}
-
-#define PUT_LITERAL(b, s) buf_put((b), (s), (Py_ssize_t)sizeof(s) - 1)
 
 /* ---- Lines: a drain's encoded lines, handed to the writer without a copy ---- */
 
@@ -1101,83 +1147,131 @@ lines_for_drain(SinkObject *self)
     return fresh;
 }
 
-/* Room for n records in the batch array, which lives as long as the sink so
- * that draining allocates nothing: 0, or -1 when memory ran out.  Every
- * record in it has been released by the drain that used it.  GIL held. */
-static int
-batch_room(SinkObject *self, Py_ssize_t n)
-{
-    if (self->batch_cap >= n)
-        return 0;
-    if ((size_t)n > PY_SSIZE_T_MAX / sizeof(Record))
-        return -1;
-    Record *batch = PyMem_Realloc(self->batch, (size_t)n * sizeof(Record));
-    if (batch == NULL)
-        return -1;
-    self->batch = batch;
-    self->batch_cap = n;
-    return 0;
-}
+/* The encoder writes each line into room reserved for it at once (an
+ * upper bound of its length, see record_bound), through the w_* writers
+ * below, which check nothing: reserving once per line instead of once per
+ * piece was a third of the encoding's instructions.  Names that recur on
+ * every line (event, thread, object, site and field key, all str) are
+ * encoded once per batch and copied from a NameCache after that. */
 
-/* Decimal digits (snprintf costs more than the rest of a line). */
-static int
-put_uint(Buf *b, unsigned long long u, int negative)
+/* "00" to "99": two digits per division. */
+static const char DIGIT_PAIRS[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+#define W_LITERAL(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+
+static inline char *
+w_uint(char *o, unsigned long long u)
 {
     char digits[24];
     char *p = digits + sizeof digits;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (negative)
-        *--p = '-';
-    return buf_put(b, p, digits + sizeof digits - p);
+    while (u >= 100) {
+        unsigned pair = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * pair, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * u, 2);
+    }
+    else
+        *--p = (char)('0' + u);
+    size_t n = (size_t)(digits + sizeof digits - p);
+    memcpy(o, p, n);
+    return o + n;
 }
 
-static int
-put_int(Buf *b, long long x)
+static inline char *
+w_int(char *o, long long x)
 {
-    return x < 0 ? put_uint(b, 0ULL - (unsigned long long)x, 1)
-                 : put_uint(b, (unsigned long long)x, 0);
+    if (x < 0) {
+        *o++ = '-';
+        return w_uint(o, 0ULL - (unsigned long long)x);
+    }
+    return w_uint(o, (unsigned long long)x);
 }
 
-/* A str as a JSON string, escaped as orjson does: \" \\ \b \f \n \r \t,
- * other control characters as \u00XX, the rest as UTF-8.  A lone surrogate,
- * which UTF-8 cannot hold, is written as its \uXXXX escape.  `s` is an exact
- * str, ready (see exact_str), read through its canonical representation. */
-static int
-put_str(Buf *b, PyObject *s)
+/* ASCII characters a JSON string must escape. */
+static const unsigned char ESCAPED[128] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,  /* '\\' */
+};
+
+static const char HEX[] = "0123456789abcdef";
+
+/* An ASCII character JSON escapes: \" \\ \b \f \n \r \t, the other control
+ * characters as \u00XX (orjson's choices). */
+static inline char *
+w_escape(char *o, unsigned c)
 {
-    static const char hex[] = "0123456789abcdef";
+    *o++ = '\\';
+    switch (c) {
+    case '"': *o++ = '"'; break;
+    case '\\': *o++ = '\\'; break;
+    case '\b': *o++ = 'b'; break;
+    case '\f': *o++ = 'f'; break;
+    case '\n': *o++ = 'n'; break;
+    case '\r': *o++ = 'r'; break;
+    case '\t': *o++ = 't'; break;
+    default:
+        memcpy(o, "u00", 3);
+        o[3] = HEX[c >> 4];
+        o[4] = HEX[c & 0xf];
+        o += 5;
+    }
+    return o;
+}
+
+/* At most how many bytes w_str writes for `s`: no code point takes more
+ * than 6, and the quotes. */
+static inline size_t
+str_bound(PyObject *s)
+{
+    return 6 * (size_t)PyUnicode_GET_LENGTH(s) + 2;
+}
+
+/* A str as a JSON string, escaped as orjson does, the rest as UTF-8; a lone
+ * surrogate, which UTF-8 cannot hold, as its \uXXXX escape.  `s` is an
+ * exact str, ready (see exact_str), read through its canonical
+ * representation.  An ASCII str (nearly every one) is copied in runs. */
+static char *
+w_str(char *o, PyObject *s)
+{
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
-    /* No code point takes more than 6 bytes: reserve once, then write. */
-    if (n > (PY_SSIZE_T_MAX / 2 - 2) / 6 || buf_reserve(b, 6 * n + 2) < 0)
-        return -1;
+    *o++ = '"';
+    if (PyUnicode_IS_ASCII(s)) {
+        const unsigned char *p = (const unsigned char *)PyUnicode_DATA(s);
+        Py_ssize_t i = 0;
+        for (;;) {
+            Py_ssize_t j = i;
+            while (j < n && !ESCAPED[p[j]])
+                j++;
+            memcpy(o, p + i, (size_t)(j - i));
+            o += j - i;
+            if (j == n)
+                break;
+            o = w_escape(o, p[j]);
+            i = j + 1;
+        }
+        *o++ = '"';
+        return o;
+    }
     int kind = PyUnicode_KIND(s);
     const void *data = PyUnicode_DATA(s);
-    char *o = b->data + b->len;
-    *o++ = '"';
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-        }
-        else if (c < 0x80) {
-            *o++ = '\\';
-            switch (c) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '\b': *o++ = 'b'; break;
-            case '\f': *o++ = 'f'; break;
-            case '\n': *o++ = 'n'; break;
-            case '\r': *o++ = 'r'; break;
-            case '\t': *o++ = 't'; break;
-            default:
-                memcpy(o, "u00", 3);
-                o[3] = hex[c >> 4];
-                o[4] = hex[c & 0xf];
-                o += 5;
-            }
+        if (c < 0x80) {
+            if (ESCAPED[c])
+                o = w_escape(o, c);
+            else
+                *o++ = (char)c;
         }
         else if (c < 0x800) {
             *o++ = (char)(0xc0 | (c >> 6));
@@ -1187,7 +1281,7 @@ put_str(Buf *b, PyObject *s)
             *o++ = '\\';
             *o++ = 'u';
             for (int shift = 12; shift >= 0; shift -= 4)
-                *o++ = hex[(c >> shift) & 0xf];
+                *o++ = HEX[(c >> shift) & 0xf];
         }
         else if (c < 0x10000) {
             *o++ = (char)(0xe0 | (c >> 12));
@@ -1202,72 +1296,184 @@ put_str(Buf *b, PyObject *s)
         }
     }
     *o++ = '"';
+    return o;
+}
+
+/* Encoded names of one batch, by object.  An entry's key is an object a
+ * record of the batch holds a reference to, so its address cannot be
+ * reused by another object before the batch ends (a producer lets a record
+ * go only once head is past it, which is after the batch); the cache is
+ * emptied before each batch. */
+#define NAME_CACHE 256    /* entries, a power of two */
+#define NAME_ARENA 32768  /* bytes of encoded names per batch */
+#define NAME_LONGEST 256  /* longer encodings are not kept */
+typedef struct {
+    PyObject *key;
+    uint32_t at;
+    uint32_t len;
+} NameEntry;
+
+typedef struct {
+    NameEntry entry[NAME_CACHE];
+    size_t used;
+    char arena[NAME_ARENA];
+} NameCache;
+
+static void
+names_empty(NameCache *names)
+{
+    memset(names->entry, 0, sizeof names->entry);
+    names->used = 0;
+}
+
+/* w_str(s) through the cache. */
+static inline char *
+w_name(NameCache *names, char *o, PyObject *s)
+{
+    uintptr_t h = (uintptr_t)s;
+    NameEntry *e = &names->entry[((h >> 4) ^ (h >> 12)) & (NAME_CACHE - 1)];
+    if (e->key == s) {
+        memcpy(o, names->arena + e->at, e->len);
+        return o + e->len;
+    }
+    char *start = o;
+    o = w_str(o, s);
+    size_t len = (size_t)(o - start);
+    if (len <= NAME_LONGEST && names->used + len <= NAME_ARENA) {
+        memcpy(names->arena + names->used, start, len);
+        e->key = s;
+        e->at = (uint32_t)names->used;
+        e->len = (uint32_t)len;
+        names->used += len;
+    }
+    return o;
+}
+
+/* At most how many bytes w_value writes for `v`. */
+static inline size_t
+value_bound(const Value *v)
+{
+    switch (v->kind) {
+    case V_STR:
+        return str_bound(v->u.o);
+    case V_ASCII:
+        return (size_t)PyUnicode_GET_LENGTH(v->u.o);
+    case V_JSON:
+        return (size_t)PyBytes_GET_SIZE(v->u.o);
+    default:  /* a number (20 digits, a sign, quotes or ".0") or a literal */
+        return 24;
+    }
+}
+
+/* A value; a str through the name cache when `is_name`. */
+static char *
+w_value(NameCache *names, char *o, const Value *v, int is_name)
+{
+    switch (v->kind) {
+    case V_TRUE:
+        return W_LITERAL(o, "true");
+    case V_FALSE:
+        return W_LITERAL(o, "false");
+    case V_INT:
+        return w_int(o, v->u.i);
+    case V_INTREPR:
+        *o++ = '"';
+        o = w_int(o, v->u.i);
+        *o++ = '"';
+        return o;
+    case V_FLOAT0:
+        if (v->u.d == 0 && signbit(v->u.d))
+            return W_LITERAL(o, "-0.0");
+        o = w_int(o, (long long)v->u.d);
+        return W_LITERAL(o, ".0");
+    case V_STR:
+        return is_name ? w_name(names, o, v->u.o) : w_str(o, v->u.o);
+    case V_ASCII: {
+        size_t n = (size_t)PyUnicode_GET_LENGTH(v->u.o);
+        memcpy(o, PyUnicode_DATA(v->u.o), n);
+        return o + n;
+    }
+    case V_JSON: {
+        size_t n = (size_t)PyBytes_GET_SIZE(v->u.o);
+        memcpy(o, PyBytes_AS_STRING(v->u.o), n);
+        return o + n;
+    }
+    default:  /* V_ABSENT, V_NULL */
+        return W_LITERAL(o, "null");
+    }
+}
+
+/* At most how many bytes put_record writes for `r`, or 0 when that does
+ * not fit in a Py_ssize_t (a str of more than a sixth of the memory). */
+static size_t
+record_bound(Record *r)
+{
+    /* The keys and punctuation of the fixed part, and three integers. */
+    size_t need = 64 + 3 * 24;
+    const size_t limit = (size_t)PY_SSIZE_T_MAX / 4;
+    need += value_bound(&r->event) + value_bound(&r->thread) + value_bound(&r->obj);
+    if (r->site != NULL)
+        need += str_bound(r->site);
+    for (Py_ssize_t i = 0; i < r->nfields && need < limit; i++) {
+        Field *f = field_at(r, i);
+        need += str_bound(f->key) + 2 + value_bound(&f->value);
+    }
+    return need < limit ? need : 0;
+}
+
+/* One record as one line, in the pure sink's key order; *last_ts is the
+ * largest ts written so far.  0, or -1 when memory ran out. */
+static int
+put_record(Buf *b, NameCache *names, Record *r, long long *last_ts)
+{
+    size_t need = record_bound(r);
+    if (need == 0 || buf_reserve(b, (Py_ssize_t)need) < 0)
+        return -1;
+    long long ts = Py_MAX(r->ts, *last_ts);
+    *last_ts = ts;
+    char *o = b->data + b->len;
+    o = W_LITERAL(o, "{\"event\":");
+    o = w_value(names, o, &r->event, 1);
+    o = W_LITERAL(o, ",\"ts\":");
+    o = w_int(o, ts);
+    o = W_LITERAL(o, ",\"seq\":");
+    o = w_int(o, r->seq);
+    o = W_LITERAL(o, ",\"thread\":");
+    o = w_value(names, o, &r->thread, 1);
+    o = W_LITERAL(o, ",\"thread_id\":");
+    o = w_uint(o, r->thread_id);
+    if (r->obj.kind != V_ABSENT) {
+        o = W_LITERAL(o, ",\"obj\":");
+        o = w_value(names, o, &r->obj, 1);
+    }
+    if (r->site != NULL) {
+        o = W_LITERAL(o, ",\"site\":");
+        o = w_name(names, o, r->site);
+    }
+    for (Py_ssize_t i = 0; i < r->nfields; i++) {
+        Field *f = field_at(r, i);
+        *o++ = ',';
+        o = w_name(names, o, f->key);
+        *o++ = ':';
+        o = w_value(names, o, &f->value, 0);
+    }
+    o = W_LITERAL(o, "}\n");
     b->len = o - b->data;
     return 0;
 }
 
+/* Records [from, from + n) of the ring, without the GIL: 0, or -1 when
+ * memory ran out.  The ring never moves, and producers store only past
+ * them (see the ring's invariants). */
 static int
-put_value(Buf *b, const Value *v)
+encode_range(Buf *b, NameCache *names, SinkObject *self, unsigned long long from, Py_ssize_t n,
+             long long *last_ts)
 {
-    switch (v->kind) {
-    case V_TRUE:
-        return PUT_LITERAL(b, "true");
-    case V_FALSE:
-        return PUT_LITERAL(b, "false");
-    case V_INT:
-        return put_int(b, v->u.i);
-    case V_INTREPR:
-        return PUT_LITERAL(b, "\"") < 0 || put_int(b, v->u.i) < 0 ? -1 : PUT_LITERAL(b, "\"");
-    case V_FLOAT0:
-        if (v->u.d == 0 && signbit(v->u.d))
-            return PUT_LITERAL(b, "-0.0");
-        return put_int(b, (long long)v->u.d) < 0 ? -1 : PUT_LITERAL(b, ".0");
-    case V_STR:
-        return put_str(b, v->u.o);
-    case V_ASCII:
-        return buf_put(b, (const char *)PyUnicode_DATA(v->u.o), PyUnicode_GET_LENGTH(v->u.o));
-    case V_JSON:
-        return buf_put(b, PyBytes_AS_STRING(v->u.o), PyBytes_GET_SIZE(v->u.o));
-    default:  /* V_ABSENT, V_NULL */
-        return PUT_LITERAL(b, "null");
-    }
-}
-
-/* One record as one line, in the pure sink's key order; *last_ts is the
- * largest ts written so far. */
-static int
-put_record(Buf *b, Record *r, long long *last_ts)
-{
-    long long ts = Py_MAX(r->ts, *last_ts);
-    *last_ts = ts;
-    if (PUT_LITERAL(b, "{\"event\":") < 0 || put_value(b, &r->event) < 0 ||
-        PUT_LITERAL(b, ",\"ts\":") < 0 || put_int(b, ts) < 0 ||
-        PUT_LITERAL(b, ",\"seq\":") < 0 || put_int(b, r->seq) < 0 ||
-        PUT_LITERAL(b, ",\"thread\":") < 0 || put_value(b, &r->thread) < 0 ||
-        PUT_LITERAL(b, ",\"thread_id\":") < 0 || put_uint(b, r->thread_id, 0) < 0)
-        return -1;
-    if (r->obj.kind != V_ABSENT &&
-        (PUT_LITERAL(b, ",\"obj\":") < 0 || put_value(b, &r->obj) < 0))
-        return -1;
-    if (r->site != NULL && (PUT_LITERAL(b, ",\"site\":") < 0 || put_str(b, r->site) < 0))
-        return -1;
-    for (Py_ssize_t i = 0; i < r->nfields; i++) {
-        Field *f = field_at(r, i);
-        if (PUT_LITERAL(b, ",") < 0 || put_str(b, f->key) < 0 || PUT_LITERAL(b, ":") < 0 ||
-            put_value(b, &f->value) < 0)
-            return -1;
-    }
-    return PUT_LITERAL(b, "}\n");
-}
-
-/* The whole batch, without the GIL: 0, or -1 when memory ran out. */
-static int
-encode_batch(Buf *b, Record *batch, Py_ssize_t n, long long *last_ts)
-{
+    names_empty(names);
     if (buf_reserve(b, Py_MIN(n, 8192) * 128) < 0)
         return -1;
     for (Py_ssize_t i = 0; i < n; i++)
-        if (put_record(b, &batch[i], last_ts) < 0)
+        if (put_record(b, names, slot_of(self, from + (unsigned long long)i), last_ts) < 0)
             return -1;
     return 0;
 }
@@ -1287,25 +1493,6 @@ drain_may_start(SinkObject *self)
     return 0;
 }
 
-/* Take the oldest n records (n <= count, batch_room(n) done) into the
- * batch array.  The GIL is held: once it is let go, other threads emit,
- * and the ring may grow and move. */
-static void
-batch_take(SinkObject *self, Py_ssize_t n)
-{
-    ring_take(self, self->batch, n);
-    if (self->count == 0)
-        ring_emptied(self);
-}
-
-/* Let the batch's n records go, all at once.  The GIL is held. */
-static void
-batch_release(SinkObject *self, Py_ssize_t n)
-{
-    for (Py_ssize_t i = 0; i < n; i++)
-        record_release(&self->batch[i]);
-}
-
 /* write() all n bytes, retrying when interrupted: 0, or the errno. */
 static int
 write_all(int fd, const char *data, Py_ssize_t n)
@@ -1323,35 +1510,61 @@ write_all(int fd, const char *data, Py_ssize_t n)
     return 0;
 }
 
-/* Take the oldest n records (batch_room(n) done), encode them into
- * `lines` with the GIL released and, when fd >= 0, write them there too
- * (*err: 0, or write()'s errno), then let them go.  0, or -1 with
- * MemoryError when encoding ran out of memory (the batch is counted as
- * dropped).  The GIL is held on entry and on return. */
-static int
-encode_taken(SinkObject *self, LinesObject *lines, Py_ssize_t n, int fd, int *err)
+/* What one drain did, off the GIL, for the caller to account with it. */
+typedef struct {
+    long long encoded;  /* records encoded (and, with a fd, written) */
+    long long lost;     /* records past head that reached no line: no memory, or write failed */
+    int nomem;          /* encoding ran out of memory */
+    int err;            /* write()'s errno, or 0 */
+} Drained;
+
+/* Encode pending records into `lines`, `limit` at a time, and, with fd >=
+ * 0, write each batch there; `batches` at most (or until the ring is
+ * empty).  Without fd, one batch, left in `lines`.  Runs with the GIL
+ * released from the first record to the last: only this thread moves head
+ * (drains never overlap), producers store past tail meanwhile.  The GIL
+ * is held on entry and on return. */
+static Drained
+drain_off_gil(SinkObject *self, LinesObject *lines, Py_ssize_t limit, int fd)
 {
-    batch_take(self, n);
+    Drained d = {0, 0, 0, 0};
     Buf *b = &lines->buf;
-    b->len = 0;
     long long last_ts = self->last_ts;
-    int rc, written = 0;
     self->draining = getpid();
     Py_BEGIN_ALLOW_THREADS
-    rc = encode_batch(b, self->batch, n, &last_ts);
-    if (rc == 0 && fd >= 0)
-        written = write_all(fd, b->data, b->len);
+    NameCache *names = PyMem_RawMalloc(sizeof *names);
+    for (;;) {
+        unsigned long long head = self->head;
+        unsigned long long tail = __atomic_load_n(&self->tail, __ATOMIC_ACQUIRE);
+        Py_ssize_t n = (Py_ssize_t)Py_MIN(tail - head, (unsigned long long)limit);
+        if (n <= 0)
+            break;
+        b->len = 0;
+        if (names == NULL || encode_range(b, names, self, head, n, &last_ts) < 0) {
+            d.nomem = 1;
+            d.lost += n;
+        }
+        else if (fd >= 0 && (d.err = write_all(fd, b->data, b->len)) != 0) {
+            d.lost += n;
+        }
+        else {
+            d.encoded += n;
+        }
+        /* Read: the slots may be reused. */
+        __atomic_store_n(&self->head, head + (unsigned long long)n, __ATOMIC_RELEASE);
+        if (fd < 0 || d.nomem || d.err)
+            break;
+    }
+    PyMem_RawFree(names);
     Py_END_ALLOW_THREADS
     self->draining = 0;
-    *err = written;
-    batch_release(self, n);
-    if (rc != 0) {
-        self->dropped += n;
-        PyErr_NoMemory();
-        return -1;
-    }
     self->last_ts = last_ts;
-    return 0;
+    if (d.nomem) {
+        b->len = 0;
+        self->dropped += d.lost;
+        PyErr_NoMemory();
+    }
+    return d;
 }
 
 /* drain() and drain_lines(): the lines as a Lines (empty bytes when there
@@ -1372,35 +1585,30 @@ drain_batch(SinkObject *self, PyObject *args, PyObject *kwds, const char *format
      * no gap to hold back.  `site_name` neither: sites were named at
      * capture, by the namer set_site_name() handed over (capture gives it
      * site.site_name, which is what the recorder passes here too). */
-    Py_ssize_t n = Py_MIN(self->count, limit);
-    if (n <= 0)
+    if (limit <= 0 || pending_of(self) <= 0)
         return PyBytes_FromStringAndSize(NULL, 0);
     if (drain_may_start(self) < 0)
         return NULL;
-    if (batch_room(self, n) < 0)
-        return PyErr_NoMemory();
     LinesObject *lines = lines_for_drain(self);
     if (lines == NULL)
         return NULL;
-    int err;
-    if (encode_taken(self, lines, n, -1, &err) < 0) {
+    Drained d = drain_off_gil(self, lines, limit, -1);
+    if (d.nomem) {
         Py_DECREF(lines);
         return NULL;
     }
-    *count = n;  /* one line per record */
+    *count = (Py_ssize_t)d.encoded;  /* one line per record */
     return (PyObject *)lines;
 }
 
 /* pump(fd, limit) -> (written, lost, errno): the writer's loop for a plain
- * trace file, in C.  It drains the ring into `fd`, `limit` records a batch,
- * until the ring is empty, and needs the GIL once a batch: the same hold
- * lets the last batch's references go and takes the next batch, and the
- * encoding and the write() run with the GIL released.  A Python loop over
- * drain_lines() and os.write() queued for the GIL three times a batch,
- * each time behind the program's threads (up to a switch interval each).
- * `written` counts the lines written; when write() fails, the batch it
- * failed on is `lost` (a line of it may be on disk cut short), `errno`
- * says why, and pump returns at once: the caller stops writing. */
+ * trace file, in C.  It drains the ring into `fd`, `limit` records a
+ * batch, until the ring is empty, without the GIL from the first batch to
+ * the last: producers go on storing meanwhile, and references of written
+ * records are let go later, by the producer that reuses their slot or by
+ * trim().  `written` counts the lines written; when write() fails, the
+ * batch it failed on is `lost` (a line of it may be on disk cut short),
+ * `errno` says why, and pump returns at once: the caller stops writing. */
 static PyObject *
 Sink_pump(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1417,32 +1625,33 @@ Sink_pump(SinkObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "pump(fd, limit): fd >= 0 and limit > 0");
         return NULL;
     }
-    long long written = 0, lost = 0;
-    int err = 0;
-    Py_ssize_t n = Py_MIN(self->count, limit);
-    if (n <= 0)
-        return Py_BuildValue("(LLi)", written, lost, err);
+    if (pending_of(self) <= 0)
+        return Py_BuildValue("(LLi)", 0LL, 0LL, 0);
     if (drain_may_start(self) < 0)
         return NULL;
-    if (batch_room(self, limit) < 0)
-        return PyErr_NoMemory();
     LinesObject *lines = lines_for_drain(self);
     if (lines == NULL)
         return NULL;
-    while (n > 0) {
-        if (encode_taken(self, lines, n, fd, &err) < 0) {
-            Py_DECREF(lines);
-            return NULL;
-        }
-        if (err) {
-            lost += n;
-            break;
-        }
-        written += n;
-        n = Py_MIN(self->count, limit);
-    }
+    Drained d = drain_off_gil(self, lines, limit, fd);
+    lines->buf.len = 0;
     Py_DECREF(lines);
-    return Py_BuildValue("(LLi)", written, lost, err);
+    if (d.nomem)
+        return NULL;
+    return Py_BuildValue("(LLi)", d.encoded, d.lost, d.err);
+}
+
+/* trim(): let every written record's references go and, when nothing is
+ * pending, give the memory of all but RING_KEEP slots back to the OS.  The
+ * writer calls it when the program has gone quiet: under load the
+ * producers let references go as they reuse slots. */
+static PyObject *
+Sink_trim(SinkObject *self, PyObject *Py_UNUSED(ignored))
+{
+    /* Safe beside a drain of another thread: it reads only from head on. */
+    ring_free(self, __atomic_load_n(&self->head, __ATOMIC_ACQUIRE));
+    if (self->freed == self->tail)
+        ring_give_back(self);
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -1710,7 +1919,7 @@ fast_prepare(SinkObject *self, FastCall *c, PyObject *obj, PyObject *event, Py_s
              Py_ssize_t depth)
 {
     memset(c, 0, sizeof *c);
-    if (!self->open || self->count > self->max_pending - records)
+    if (!self->open || pending_of(self) > self->max_pending - records)
         return 0;
     c->dict = PyObject_GenericGetDict(obj, NULL);
     if (c->dict == NULL)
@@ -2525,7 +2734,6 @@ Sink_dealloc(SinkObject *self)
     Py_XDECREF(self->site_names);
     Py_XDECREF(self->site_name_of);
     Py_XDECREF(self->lines);
-    PyMem_Free(self->batch);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -2533,14 +2741,14 @@ static PyObject *
 Sink_repr(SinkObject *self)
 {
     return PyUnicode_FromFormat("<Sink %s next_seq=%lld pending=%zd dropped=%lld>",
-                                self->open ? "open" : "closed", self->next_seq, self->count,
+                                self->open ? "open" : "closed", self->next_seq, pending_of(self),
                                 self->dropped);
 }
 
 static PyObject *
 Sink_get_pending(SinkObject *self, void *Py_UNUSED(closure))
 {
-    return PyLong_FromSsize_t(self->count);
+    return PyLong_FromSsize_t(pending_of(self));
 }
 
 static PyMethodDef Sink_methods[] = {
@@ -2556,6 +2764,10 @@ static PyMethodDef Sink_methods[] = {
     {"end", (PyCFunction)(void (*)(void))Sink_end, METH_FASTCALL | METH_KEYWORDS,
      "end(begin_seq, event, obj, site, fields) -> seq\n\n"
      "Capture a blocking call's end line (begin_seq first) and forget its begin."},
+    {"trim", (PyCFunction)Sink_trim, METH_NOARGS,
+     "trim() -> None\n\n"
+     "Let written records' references go and, when nothing is pending, give\n"
+     "the ring's spare memory back to the OS (the writer calls it when quiet)."},
     {"list_append", (PyCFunction)(void (*)(void))Sink_list_append, METH_FASTCALL,
      "list_append(lst, value, generation) -> None, or NotImplemented\n\n"
      "tracer.List.append(value) while recording, whole in C; NotImplemented (nothing "

@@ -280,12 +280,18 @@ class Recorder:
         # the pure sink, go through drain_lines() and the writer.  Whatever
         # pump leaves (nothing, unless a write failed) the loop below drains.
         pump = getattr(sink, "pump", None)
+        # The native sink lets written records' references go lazily (see
+        # Sink.trim); the pure one lets them go as it drains.
+        trim = getattr(sink, "trim", None)
         try:
             while True:
                 # Read before draining: once it is set, the sink is closed, so
                 # this drain takes every event there will ever be.
                 end_line = self._end_line
                 sink.wait(self._flush_interval, self._threshold)
+                # Fewer than a threshold's worth came in a whole interval:
+                # the program is quiet, and trimming costs it nothing.
+                quiet = sink.pending < self._threshold
                 fd = writer.direct_fd
                 if fd is not None and pump is not None:
                     self._lost += writer.wrote(*pump(fd, DRAIN_CHUNK))
@@ -302,6 +308,8 @@ class Recorder:
                 if end_line is not None:
                     self._write_end(end_line)
                     break
+                if quiet and trim is not None:
+                    trim()
                 writer.sync()
         except BaseException as exc:  # a bug of ours must not pass silently
             print(
