@@ -282,8 +282,10 @@ typedef struct {
     Value value;
 } Field;
 
-/* Fields kept in the record itself; more go to a heap array. */
-#define SLOTS 6
+/* Fields kept in the record itself; more go to a heap array.  Four hold
+ * every fast path's line (a List's item, index, depth and value) and keep
+ * a record at 192 bytes: the ring's memory is records times that. */
+#define SLOTS 4
 
 /* One captured event, everything the line needs as C data (see Value).
  * A zeroed Record is an empty one: kinds V_ABSENT, no site, no fields. */

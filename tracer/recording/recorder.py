@@ -53,28 +53,30 @@ _generations = itertools.count(1)
 FLUSH_INTERVAL = 0.1
 #: Events held in memory at most.  A program that makes events faster than
 #: the writer can write them fills any room and then runs at the writer's
-#: pace, so room is traded against speed through how the writer gets the
-#: GIL: four threads doing nothing but traced operations, in-run against
-#: bare on a quiet machine (medians of 7 runs of bench/workload.py, their
-#: range in brackets), and peak memory above the bare run:
+#: pace.  The native writer drains without the GIL (it never queues behind
+#: the program's threads), but it shares the machine with them, and a burst
+#: that outruns it for a moment waits for room unless there is plenty.
+#: Four threads doing nothing but traced operations, in-run against bare,
+#: peak memory above the bare run (medians of interleaved rounds of
+#: bench/workload.py on a 2-core machine that others were using too, so
+#: the ranges are wide):
 #:
 #:   room / batch       in-run              peak memory
-#:   262,144 / 65,536   3.4x [2.8-3.9]      +99 MB
-#:   131,072 / 65,536   6.3x [2.6-7.8]      +69 MB
-#:   131,072 / 32,768   5.9x [2.5-8.4]      +56 MB
-#:    65,536 / 16,384   8.9x [6.9-10.0]     +34 MB
+#:   262,144 / 16,384   2.3x [1.9-4.2]      +59 MB
+#:   262,144 / 65,536   2.8x [2.2-4.0]      +67 MB
+#:   131,072 / 16,384   3.1x [1.6-4.5]      +35 MB
+#:    65,536 / 16,384   4.5x [4.0-5.3]      +26 MB
 #:
 #: Speed is what the trace is for (a slowed program takes other
-#: interleavings), so the native sink takes the first.  Each batch costs
-#: the writer a wait for the GIL behind the program's threads; with less
-#: room the program waits for the writer more often.  A native record is
-#: 240 bytes; a pure one is a tuple with its fields dict, several times
-#: that, and the pure writer is the slower side anyway: it gets 65,536.
+#: interleavings), so the native sink takes the first.  A native record is
+#: 192 bytes, and the ring's memory is only touched as records fill it.
+#: A pure record is a tuple with its fields dict, several times that, and
+#: the pure writer is the slower side anyway: it gets 65,536.
 MAX_PENDING = 1 << 18 if capture.NATIVE else 1 << 16
-#: Events the writer takes per batch: a quarter of the native room.  The native
-#: sink encodes with the GIL released into a buffer it reuses, and needs the
-#: GIL once a batch (Sink.pump) to let the last batch go and take the next.
-DRAIN_CHUNK = 1 << 16
+#: Events the writer encodes per batch (and per write() of a plain trace):
+#: the encoding buffer holds one batch.  The native writer needs no GIL
+#: between batches, so a small batch costs it only a write() more.
+DRAIN_CHUNK = 1 << 14 if capture.NATIVE else 1 << 16
 
 
 def _no_hand_over(sink: Any, generation: int | None) -> None:
