@@ -416,6 +416,13 @@ ring_room(SinkObject *self, Py_ssize_t need)
                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (ring == MAP_FAILED)
             return -1;
+#ifdef MADV_HUGEPAGE
+        /* Huge pages where the system allows them: producers fault the
+         * ring in as they first fill it, and in 4 KB pages that was one
+         * fault every 21 records (about a tenth of a busy recording's
+         * in-run time).  Advice only: refused, nothing changes. */
+        (void)madvise(ring, (size_t)capacity * sizeof(Record), MADV_HUGEPAGE);
+#endif
         self->ring = ring;
         self->capacity = capacity;
     }
