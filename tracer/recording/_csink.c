@@ -522,14 +522,55 @@ name_in_dict(PyObject *thread)
  * entry along, and a new thread that reuses the ident starts with none.  A
  * _DummyThread is never kept: threading replaces it in the registry when
  * the real Thread object of that thread registers. */
+/* In front of that: the instance dicts of recent threads' Thread objects,
+ * by thread state id, which the interpreter never hands out twice, so an
+ * entry can only ever match its own thread.  A hit is one look-up of
+ * _name.  An entry keeps its dict alive until another thread's takes its
+ * place (a few dead threads' dicts at most); letting one go may run
+ * Python code, as thread_name() may. */
+#define THREAD_CACHE 64
+typedef struct {
+    uint64_t id;
+    PyObject *dict;
+} ThreadEntry;
+static ThreadEntry thread_cache[THREAD_CACHE];
+
+static void
+thread_cache_keep(uint64_t id, PyObject *thread)
+{
+    PyObject *dict = PyObject_GenericGetDict(thread, NULL);
+    if (dict == NULL) {
+        PyErr_Clear();  /* not kept: only costs the next look-up */
+        return;
+    }
+    ThreadEntry *e = &thread_cache[id & (THREAD_CACHE - 1)];
+    PyObject *old = e->dict;
+    e->id = id;
+    e->dict = dict;
+    Py_XDECREF(old);
+}
+
 static PyObject *
 thread_name(unsigned long ident)
 {
+    uint64_t id = PyThreadState_GetID(PyThreadState_Get());
+    ThreadEntry *e = &thread_cache[id & (THREAD_CACHE - 1)];
+    if (e->id == id && e->dict != NULL) {
+        PyObject *name = PyDict_GetItemWithError(e->dict, str_name_attr);
+        if (name != NULL)
+            return Py_NewRef(name);
+        if (PyErr_Occurred())
+            return NULL;
+    }
     PyObject *state = PyThreadState_GetDict();  /* borrowed; NULL: none, no exception */
     if (state != NULL) {
         PyObject *kept = PyDict_GetItemWithError(state, str_thread_key);
         if (kept != NULL) {
+            Py_INCREF(kept);
             PyObject *name = name_in_dict(kept);
+            if (name != NULL)
+                thread_cache_keep(id, kept);
+            Py_DECREF(kept);
             if (name != NULL || PyErr_Occurred())
                 return name;
         }
@@ -544,9 +585,11 @@ thread_name(unsigned long ident)
     if (thread != NULL) {
         Py_INCREF(thread);
         PyObject *name = name_in_dict(thread);
-        if (name != NULL && state != NULL && !PyObject_TypeCheck(thread, dummy_thread_type) &&
-            PyDict_SetItem(state, str_thread_key, thread) < 0)
-            PyErr_Clear();  /* not kept: only costs the next look-up */
+        if (name != NULL && !PyObject_TypeCheck(thread, dummy_thread_type)) {
+            if (state != NULL && PyDict_SetItem(state, str_thread_key, thread) < 0)
+                PyErr_Clear();  /* not kept: only costs the next look-up */
+            thread_cache_keep(id, thread);
+        }
         if (name == NULL && !PyErr_Occurred())
             name = PyObject_GetAttr(thread, str_name);
         Py_DECREF(thread);
