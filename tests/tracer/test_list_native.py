@@ -264,3 +264,59 @@ def test_threads_racing_a_stop_never_break_the_list() -> None:
     for worker in workers:
         worker.join()
     assert list(items) == []
+
+
+@needs_native
+def test_the_list_lock_is_a_reentrant_lock_that_counts_its_holds() -> None:
+    """ListLock takes and lets go as an RLock does, and `held` is the holder's depth."""
+    from tracer.recording import _csink
+
+    lock = _csink.ListLock()
+    assert lock.held == 0 and not lock._is_owned()
+    with lock:
+        assert lock.acquire() is True and lock.held == 2 and lock._is_owned()
+        lock.release()
+        assert lock.held == 1
+    assert lock.held == 0
+    with pytest.raises(RuntimeError):
+        lock.release()  # not held: refused, and the count stays
+    assert lock.held == 0
+
+
+@needs_native
+def test_a_list_lock_held_elsewhere_is_refused_without_waiting() -> None:
+    """Another thread's acquire(False) and acquire(timeout=...) fail while it is held, counting
+    nothing."""
+    from tracer.recording import _csink
+
+    lock = _csink.ListLock()
+    answers: list[bool] = []
+
+    def try_it() -> None:
+        answers.append(lock.acquire(False))
+        answers.append(lock.acquire(timeout=0.01))
+        answers.append(lock.acquire(blocking=False))
+
+    with lock:
+        other = threading.Thread(target=try_it)
+        other.start()
+        other.join()
+        assert answers == [False, False, False] and lock.held == 1
+    assert lock.held == 0 and lock.acquire(False) is True and lock.held == 1
+    lock.release()
+
+
+@needs_native
+def test_a_list_used_while_its_own_thread_holds_the_lock_records_through_python() -> None:
+    """Held by the calling thread (a value's repr touching its list), the fast path declines and
+    the Python path re-enters the lock: the operation happens and its line is written."""
+    items: tracer.List[int] = tracer.List(name="items")
+    with capture() as trace:
+        with items._lock:
+            items.append(1)
+            assert items.pop() == 1
+        assert items._lock.held == 0
+    assert [(e["event"], e["item"]) for e in trace.events(*LIST)] == [
+        ("list.append", 1),
+        ("list.pop", 1),
+    ]

@@ -7,7 +7,6 @@ pop() took and how long it had waited, even when values repeat.
 
 from __future__ import annotations
 
-import _thread
 import operator
 import reprlib
 from collections.abc import Iterable
@@ -65,8 +64,9 @@ class List(list[_T]):
     def __init__(self, iterable: Iterable[_T] = (), *, name: str | None = None) -> None:
         super().__init__(iterable)
         self.name = _names.claim("List", name, owner=self)
-        # Reentrant: a value's __repr__ may itself touch this list.
-        self._lock = _thread.RLock()
+        # Reentrant: a value's __repr__ may itself touch this list.  The
+        # native one lets the fast paths see whether anyone holds it.
+        self._lock = _capture.ListLock()
         self._ids: list[int] = []
         self._last_id = 0
         self._generation = 0

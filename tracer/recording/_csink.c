@@ -53,6 +53,7 @@
 #if PY_VERSION_HEX < 0x030C0000
 #include <structmember.h>
 #define Py_T_LONGLONG T_LONGLONG
+#define Py_T_PYSSIZET T_PYSSIZET
 #define Py_T_OBJECT_EX T_OBJECT_EX
 #define Py_READONLY READONLY
 #endif
@@ -1756,6 +1757,143 @@ static PyObject *str_acquire, *str_release, *str_lock_attr, *str_ids, *str_last_
     *str_generation, *str_item, *str_index, *str_depth, *str_value;
 static PyObject *str_list_append, *str_list_pop;  /* schema.LIST_APPEND, schema.LIST_POP */
 
+/* ---- ListLock: tracer.List's _lock, whose holds C can count ---------------- */
+
+/* A reentrant lock: a _thread.RLock that does the locking, and `held`, how
+ * many holds it has right now (its holder's depth).  tracer.List takes it
+ * where it took an RLock (acquire, release, with).  Each method changes
+ * `held` in the same C call that takes or lets go of the RLock, and no
+ * other thread runs in between (the GIL is held from the RLock's answer to
+ * the count), so to a thread holding the GIL, held == 0 means nobody holds
+ * the lock.
+ *
+ * That is what the List fast paths need: they run whole with the GIL held
+ * and no Python code, so when held == 0 they do their steps without
+ * taking the lock at all, as if they had taken and let go of it (an RLock's
+ * acquire(False) and release() were a fifth of a fast append).  A thread
+ * that is about to take it runs none of its critical section until it has
+ * the GIL back, after the fast path's steps: the same order.  When held >
+ * 0 the fast path declines and the Python path waits for the lock. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *lock;  /* the _thread.RLock */
+    Py_ssize_t held;
+} ListLockObject;
+
+static PyTypeObject ListLock_Type;
+
+static PyObject *
+ListLock_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, ":ListLock", kwlist))
+        return NULL;
+    ListLockObject *self = (ListLockObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->lock = PyObject_CallNoArgs(rlock_type);
+    if (self->lock == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void
+ListLock_dealloc(ListLockObject *self)
+{
+    Py_XDECREF(self->lock);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* acquire(blocking=True, timeout=-1): the RLock's, counted when it took. */
+static PyObject *
+ListLock_acquire(ListLockObject *self, PyObject *const *args, Py_ssize_t nargs,
+                 PyObject *kwnames)
+{
+    Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
+    if (total > 2) {
+        PyErr_SetString(PyExc_TypeError, "acquire() takes at most 2 arguments");
+        return NULL;
+    }
+    PyObject *call[3] = {self->lock, NULL, NULL};
+    for (Py_ssize_t i = 0; i < total; i++)
+        call[i + 1] = args[i];
+    PyObject *got = PyObject_Vectorcall(rlock_acquire, call, nargs + 1, kwnames);
+    if (got == Py_True)
+        self->held++;
+    return got;
+}
+
+/* release(): the RLock's; the count goes back should it refuse. */
+static PyObject *
+ListLock_release(ListLockObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *done = PyObject_Vectorcall(rlock_release, &self->lock, 1, NULL);
+    if (done != NULL)
+        self->held--;
+    return done;
+}
+
+static PyObject *
+ListLock_enter(ListLockObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return ListLock_acquire(self, NULL, 0, NULL);
+}
+
+static PyObject *
+ListLock_exit(ListLockObject *self, PyObject *Py_UNUSED(args))
+{
+    PyObject *done = ListLock_release(self, NULL);
+    if (done == NULL)
+        return NULL;
+    Py_DECREF(done);
+    Py_RETURN_FALSE;
+}
+
+static PyObject *
+ListLock_is_owned(ListLockObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyObject_CallMethod(self->lock, "_is_owned", NULL);
+}
+
+static PyObject *
+ListLock_repr(ListLockObject *self)
+{
+    return PyUnicode_FromFormat("<ListLock held=%zd %R>", self->held, self->lock);
+}
+
+static PyMethodDef ListLock_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))ListLock_acquire, METH_FASTCALL | METH_KEYWORDS,
+     "acquire(blocking=True, timeout=-1) -> bool\n\nAs _thread.RLock.acquire."},
+    {"release", (PyCFunction)ListLock_release, METH_NOARGS,
+     "release() -> None\n\nAs _thread.RLock.release."},
+    {"__enter__", (PyCFunction)ListLock_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)ListLock_exit, METH_VARARGS, NULL},
+    {"_is_owned", (PyCFunction)ListLock_is_owned, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef ListLock_members[] = {
+    {"held", Py_T_PYSSIZET, offsetof(ListLockObject, held), Py_READONLY,
+     "How many holds the lock has right now (its holder's depth)."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject ListLock_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tracer.recording._csink.ListLock",
+    .tp_basicsize = sizeof(ListLockObject),
+    .tp_dealloc = (destructor)ListLock_dealloc,
+    .tp_repr = (reprfunc)ListLock_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "ListLock()\n\n"
+              "tracer.List's reentrant lock: an RLock whose holds the native fast paths can see.",
+    .tp_methods = ListLock_methods,
+    .tp_members = ListLock_members,
+    .tp_new = ListLock_new,
+};
+
 /* short_repr(v) for an exact str, int, float, bytes, bool or None: repr, cut
  * to VALUE_REPR_LIMIT as text[:77] + "...".  New reference; NULL with no
  * exception for any other value (or a repr that failed: the Python path
@@ -1949,6 +2087,7 @@ typedef struct {
     PyObject *lock;     /* the lock to take (new reference), or NULL */
     PyObject *acquire;  /* borrowed: its type's acquire and release descriptors */
     PyObject *release;
+    int counted;        /* lock is a ListLock: its count is looked at, nothing taken */
     Record r;           /* the first line, its event, thread, obj and site filled */
     unsigned long ident;
 } FastCall;
@@ -2046,6 +2185,8 @@ fast_find_lock(FastCall *c, PyObject *dict, PyObject *type, PyObject *acquire,
 static int
 fast_lock(FastCall *c)
 {
+    if (c->counted)
+        return ((ListLockObject *)c->lock)->held == 0;
     PyObject *args[2] = {c->lock, Py_False};
     PyObject *got = c->acquire != NULL ? PyObject_Vectorcall(c->acquire, args, 2, NULL)
                                        : PyObject_Vectorcall(lock_locked, args, 1, NULL);
@@ -2075,7 +2216,7 @@ fast_unlock(FastCall *c)
     return done == NULL ? -1 : 0;
 }
 
-/* Prepare a List call: its line, then its _lock (an RLock). */
+/* Prepare a List call: its line, then its _lock (a ListLock). */
 static int
 listcall_prepare(SinkObject *self, FastCall *c, PyObject *lst, PyObject *event, Py_ssize_t depth)
 {
@@ -2084,10 +2225,11 @@ listcall_prepare(SinkObject *self, FastCall *c, PyObject *lst, PyObject *event, 
     int ready = fast_prepare(self, c, lst, event, 1, depth);
     if (ready <= 0)
         return ready;
-    if (!fast_find_lock(c, c->dict, rlock_type, rlock_acquire, rlock_release)) {
+    if (!fast_find_lock(c, c->dict, (PyObject *)&ListLock_Type, NULL, NULL)) {
         fast_release(c);
         return 0;
     }
+    c->counted = 1;  /* see ListLock */
     return 1;
 }
 
@@ -3006,7 +3148,8 @@ static struct PyModuleDef csink_module = {
 PyMODINIT_FUNC
 PyInit__csink(void)
 {
-    if (PyType_Ready(&Sink_Type) < 0 || PyType_Ready(&Lines_Type) < 0)
+    if (PyType_Ready(&Sink_Type) < 0 || PyType_Ready(&Lines_Type) < 0 ||
+        PyType_Ready(&ListLock_Type) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&csink_module);
     if (module == NULL)
@@ -3116,7 +3259,8 @@ PyInit__csink(void)
     PyObject *patience = PyFloat_FromDouble(5.0);
     int added = patience != NULL &&
                 PyModule_AddObjectRef(module, "ROOM_PATIENCE_S", patience) == 0 &&
-                PyModule_AddObjectRef(module, "Sink", (PyObject *)&Sink_Type) == 0;
+                PyModule_AddObjectRef(module, "Sink", (PyObject *)&Sink_Type) == 0 &&
+                PyModule_AddObjectRef(module, "ListLock", (PyObject *)&ListLock_Type) == 0;
     Py_XDECREF(patience);
     if (!added)
         goto error;

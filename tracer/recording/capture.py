@@ -8,12 +8,17 @@ anywhere).  Nothing else in the tracer asks which one runs.
 
 from __future__ import annotations
 
+import _thread
 import os
+from collections.abc import Callable
 from typing import Any
 
 from tracer.recording import site as _site
 
 Sink: Any
+#: tracer.List's reentrant lock: the native ListLock, whose holds the native
+#: fast paths can see without taking it, or the plain ``_thread.RLock``.
+ListLock: Callable[[], Any]
 #: True when events are captured and encoded by the compiled extension.
 NATIVE: bool
 
@@ -29,6 +34,7 @@ else:
 
 if NATIVE:
     Sink = _csink.Sink
+    ListLock = _csink.ListLock
     _csink.set_internal(_site._internal)
     # The native sink names a call site when it captures the event (once per
     # distinct site), so that its drain encodes without the GIL.
@@ -40,3 +46,4 @@ else:
     from tracer.recording import pysink
 
     Sink = pysink.Sink
+    ListLock = _thread.RLock
