@@ -61,6 +61,11 @@ class List(list[_T]):
     # of the item at ``self[i]``, for the recording ``_generation``.  Item
     # numbers only grow, so a larger number is a newer item.
 
+    # Slots, which the native fast paths read and write at their offsets
+    # (no dict look-up per operation); __dict__ and __weakref__ keep a List
+    # as open to attributes and weak references as a list subclass is.
+    __slots__ = ("__dict__", "__weakref__", "_generation", "_ids", "_last_id", "_lock", "name")
+
     def __init__(self, iterable: Iterable[_T] = (), *, name: str | None = None) -> None:
         super().__init__(iterable)
         self.name = _names.claim("List", name, owner=self)

@@ -1753,8 +1753,8 @@ static PyObject *rlock_type;       /* _thread.RLock */
 static PyObject *rlock_acquire, *rlock_release;  /* its methods (descriptors) */
 static PyObject *lock_type;                      /* _thread.LockType */
 static PyObject *lock_locked;                    /* its locked() (a descriptor) */
-static PyObject *str_acquire, *str_release, *str_lock_attr, *str_ids, *str_last_id,
-    *str_generation, *str_item, *str_index, *str_depth, *str_value;
+static PyObject *str_acquire, *str_release, *str_lock_attr, *str_item, *str_index, *str_depth,
+    *str_value;
 static PyObject *str_list_append, *str_list_pop;  /* schema.LIST_APPEND, schema.LIST_POP */
 
 /* ---- ListLock: tracer.List's _lock, whose holds C can count ---------------- */
@@ -2105,6 +2105,9 @@ fast_release(FastCall *c)
  * found at caller_site(depth): 1 ready, 0 declined, -1 with an exception.  Runs Python code only where a capture
  * may (a thread threading does not know, a site namer on a cache miss), so
  * it comes before any lock is looked up or taken. */
+static int fast_prepare_named(SinkObject *self, FastCall *c, PyObject *name, PyObject *event,
+                              Py_ssize_t depth);
+
 static int
 fast_prepare(SinkObject *self, FastCall *c, PyObject *obj, PyObject *event, Py_ssize_t records,
              Py_ssize_t depth)
@@ -2120,6 +2123,14 @@ fast_prepare(SinkObject *self, FastCall *c, PyObject *obj, PyObject *event, Py_s
         fast_release(c);
         return PyErr_Occurred() && !clear_ordinary_error() ? -1 : 0;
     }
+    return fast_prepare_named(self, c, name, event, depth);
+}
+
+/* fast_prepare's steps once the object's name (borrowed, a str) is known. */
+static int
+fast_prepare_named(SinkObject *self, FastCall *c, PyObject *name, PyObject *event,
+                   Py_ssize_t depth)
+{
     Py_INCREF(name);  /* the code below may run Python code that renames obj */
     /* The Python path asks caller_site() from the primitive's method: depth
      * 2 from a Sink method called there; 1 from a method installed on the
@@ -2216,19 +2227,73 @@ fast_unlock(FastCall *c)
     return done == NULL ? -1 : 0;
 }
 
+/* tracer.List keeps its state in slots (__slots__), which C reads and
+ * writes at their offsets in the instance: a dict look-up each was a
+ * fifth of a fast append.  list_methods() finds the offsets in the class
+ * it is given; until then, or if they are not there, the fast paths
+ * decline.  A subclass keeps its base's slots where they are. */
+typedef struct {
+    PyTypeObject *cls;  /* tracer.List (a strong reference), or NULL */
+    Py_ssize_t name, lock, ids, last_id, generation;
+} ListSlots;
+static ListSlots list_slots;
+
+#define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
+
+/* The offset of `cls`'s slot `attr` (a writable object member), or -1. */
+static Py_ssize_t
+slot_offset(PyTypeObject *cls, const char *attr)
+{
+    PyObject *descr = PyDict_GetItemString(cls->tp_dict, attr);  /* borrowed */
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type))
+        return -1;
+    PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+    if (member->type != Py_T_OBJECT_EX || (member->flags & Py_READONLY))
+        return -1;
+    return member->offset;
+}
+
+static void
+list_slots_find(PyTypeObject *cls)
+{
+    ListSlots found = {
+        cls,
+        slot_offset(cls, "name"),
+        slot_offset(cls, "_lock"),
+        slot_offset(cls, "_ids"),
+        slot_offset(cls, "_last_id"),
+        slot_offset(cls, "_generation"),
+    };
+    if (found.name < 0 || found.lock < 0 || found.ids < 0 || found.last_id < 0 ||
+        found.generation < 0)
+        found.cls = NULL;
+    PyTypeObject *old = list_slots.cls;
+    Py_XINCREF(found.cls);
+    list_slots = found;
+    Py_XDECREF(old);
+}
+
 /* Prepare a List call: its line, then its _lock (a ListLock). */
 static int
 listcall_prepare(SinkObject *self, FastCall *c, PyObject *lst, PyObject *event, Py_ssize_t depth)
 {
-    if (!PyList_Check(lst))
+    memset(c, 0, sizeof *c);
+    if (list_slots.cls == NULL || !PyObject_TypeCheck(lst, list_slots.cls) || !self->open ||
+        pending_of(self) > self->max_pending - 1)
         return 0;
-    int ready = fast_prepare(self, c, lst, event, 1, depth);
+    PyObject *name = SLOT(lst, list_slots.name);
+    if (name == NULL || !PyUnicode_Check(name))
+        return 0;
+    int ready = fast_prepare_named(self, c, name, event, depth);
     if (ready <= 0)
         return ready;
-    if (!fast_find_lock(c, c->dict, (PyObject *)&ListLock_Type, NULL, NULL)) {
+    /* Read after: the steps above may run Python code. */
+    PyObject *lock = SLOT(lst, list_slots.lock);
+    if (lock == NULL || !Py_IS_TYPE(lock, &ListLock_Type)) {
         fast_release(c);
         return 0;
     }
+    c->lock = Py_NewRef(lock);
     c->counted = 1;  /* see ListLock */
     return 1;
 }
@@ -2236,11 +2301,11 @@ listcall_prepare(SinkObject *self, FastCall *c, PyObject *lst, PyObject *event, 
 /* Under the lock: the item numbers (_ids) and _last_id, when they belong
  * to this recording and look as List keeps them.  1, or 0 (decline). */
 static int
-listcall_ids(FastCall *c, PyObject *generation, PyObject **ids, long long *last_id)
+listcall_ids(PyObject *lst, PyObject *generation, PyObject **ids, long long *last_id)
 {
-    PyObject *gen = PyDict_GetItemWithError(c->dict, str_generation);
-    PyObject *list = PyDict_GetItemWithError(c->dict, str_ids);
-    PyObject *last = PyDict_GetItemWithError(c->dict, str_last_id);
+    PyObject *gen = SLOT(lst, list_slots.generation);
+    PyObject *list = SLOT(lst, list_slots.ids);
+    PyObject *last = SLOT(lst, list_slots.last_id);
     if (gen == NULL || list == NULL || last == NULL || !PyLong_CheckExact(gen) ||
         !PyLong_CheckExact(generation) || !PyList_CheckExact(list) || !PyLong_CheckExact(last)) {
         PyErr_Clear();
@@ -2305,7 +2370,7 @@ list_append_in(SinkObject *self, PyObject *lst, PyObject *value, PyObject *gener
     PyObject *result = Py_NotImplemented;
     PyObject *ids, *item_obj = NULL;
     long long last_id;
-    if (!listcall_ids(&c, generation, &ids, &last_id) || !fast_room(self, 1))
+    if (!listcall_ids(lst, generation, &ids, &last_id) || !fast_room(self, 1))
         goto done;
     /* Everything that can fail before the list changes. */
     if ((item_obj = PyLong_FromLongLong(last_id + 1)) == NULL) {
@@ -2325,11 +2390,9 @@ list_append_in(SinkObject *self, PyObject *lst, PyObject *value, PyObject *gener
         result = NULL;
         goto done;
     }
-    /* The key is there: replacing its value allocates nothing. */
-    if (PyDict_SetItem(c.dict, str_last_id, item_obj) < 0) {
-        result = NULL;
-        goto done;
-    }
+    /* A slot: replacing its value allocates nothing, and the old one, an
+     * int, runs no code as it goes. */
+    Py_SETREF(SLOT(lst, list_slots.last_id), Py_NewRef(item_obj));
     Py_ssize_t depth = PyList_GET_SIZE(ids);
     listcall_fields(&c, last_id + 1, depth - 1, depth, repr);
     repr.kind = V_ABSENT;
@@ -2376,7 +2439,7 @@ list_pop_in(SinkObject *self, PyObject *lst, Py_ssize_t i, PyObject *generation,
     Py_ssize_t n = PyList_GET_SIZE(lst);
     Py_ssize_t at = i < 0 ? i + n : i;
     /* A pop that fails (out of range) is the Python path's to write. */
-    if (at < 0 || at >= n || !listcall_ids(&c, generation, &ids, &last_id) ||
+    if (at < 0 || at >= n || !listcall_ids(lst, generation, &ids, &last_id) ||
         PyList_GET_SIZE(ids) != n || !PyLong_CheckExact(PyList_GET_ITEM(ids, at)) ||
         !fast_room(self, 1))
         goto done;
@@ -2567,6 +2630,7 @@ csink_list_methods(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_
         return NULL;
     Py_XSETREF(traced_append, Py_NewRef(args[1]));
     Py_XSETREF(traced_pop, Py_NewRef(args[2]));
+    list_slots_find((PyTypeObject *)cls);
     return pair;
 }
 
@@ -3229,9 +3293,6 @@ PyInit__csink(void)
     str_acquire = PyUnicode_InternFromString("acquire");
     str_release = PyUnicode_InternFromString("release");
     str_lock_attr = PyUnicode_InternFromString("_lock");
-    str_ids = PyUnicode_InternFromString("_ids");
-    str_last_id = PyUnicode_InternFromString("_last_id");
-    str_generation = PyUnicode_InternFromString("_generation");
     str_item = PyUnicode_InternFromString("item");
     str_index = PyUnicode_InternFromString("index");
     str_depth = PyUnicode_InternFromString("depth");
@@ -3239,8 +3300,7 @@ PyInit__csink(void)
     str_list_append = PyUnicode_InternFromString("list.append");
     str_list_pop = PyUnicode_InternFromString("list.pop");
     if (rlock_type == NULL || !PyType_Check(rlock_type) || str_acquire == NULL ||
-        str_release == NULL || str_lock_attr == NULL || str_ids == NULL ||
-        str_last_id == NULL || str_generation == NULL || str_item == NULL ||
+        str_release == NULL || str_lock_attr == NULL || str_item == NULL ||
         str_index == NULL || str_depth == NULL || str_value == NULL ||
         str_list_append == NULL || str_list_pop == NULL) {
         if (!PyErr_Occurred())
