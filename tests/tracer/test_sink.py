@@ -412,6 +412,41 @@ def test_dropping_the_sink_releases_its_events(impl: ModuleType) -> None:
     assert alive() is None
 
 
+def test_written_values_are_let_go_by_reuse_or_trim() -> None:
+    """The native sink lets a written record's references go when its slot is reused or
+    trim() runs, never while the record is pending."""
+    impl = native()
+    value = "".join(["held ", "by the record"])  # made here: only this test refers to it
+    before = sys.getrefcount(value)
+    sink = impl.Sink(0, 1024)
+    sink.emit("e", None, None, {"value": value})
+    assert sys.getrefcount(value) == before + 1
+    assert b"held by the record" in sink.drain(10, site_name)
+    assert sys.getrefcount(value) == before + 1  # written; let go lazily
+    sink.trim()
+    assert sys.getrefcount(value) == before
+    sink.emit("e", None, None, {"value": value})
+    sink.drain(10, site_name)
+    for _ in range(2048):  # past the ring's 1,024 slots: the record's slot is reused
+        sink.emit("e", None, None, None)
+        sink.drain(10, site_name)
+    assert sys.getrefcount(value) == before
+
+
+def test_numbers_are_written_exactly_at_every_digit_count(impl: ModuleType) -> None:
+    """Integers around each power of ten, both signs, and thread ids are written digit for
+    digit."""
+    numbers = [0, 1, 9, 10, 99, 100, 12345, 10**8 - 1, 10**8, 10**8 + 1, 10**15 + 7]
+    numbers += [2**63 - 1, 10**18, 10**19 - 1, -1, -(10**8), -(2**63)]
+    numbers += [10**k + d for k in range(1, 19) for d in (-1, 0)]
+    sink = impl.Sink()
+    for n in numbers:
+        sink.emit_as("e", None, None, {"n": n}, "T", abs(n) + 10**14)
+    got = lines(sink.drain(len(numbers), site_name))
+    assert [line["n"] for line in got] == numbers
+    assert [line["thread_id"] for line in got] == [abs(n) + 10**14 for n in numbers]
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 def test_a_forked_child_keeps_a_working_sink(impl: ModuleType) -> None:
     """After os.fork the child's sink holds the parent's events and still emits and drains."""
