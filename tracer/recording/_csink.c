@@ -1891,7 +1891,7 @@ ListLock_acquire(ListLockObject *self, PyObject *const *args, Py_ssize_t nargs,
     return got;
 }
 
-/* release(): the RLock's; the count goes back should it refuse. */
+/* release(): the RLock's, counted down only when it let go. */
 static PyObject *
 ListLock_release(ListLockObject *self, PyObject *Py_UNUSED(ignored))
 {
