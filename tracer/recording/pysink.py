@@ -15,9 +15,13 @@ Invariants:
   starved thread's event would reach the writer after later ones, and no
   hold-back can tell a late event from a lost one.  The native sink needs no
   lock: one C call that never lets go of the GIL does the three steps.
-* ``_pending`` is only ever appended to by the program's threads and cut from
-  the front by the writer (``del p[:n]`` after reading ``n`` items), both
-  atomic under the GIL, so no event is lost between them.
+* ``_pending`` is flat: every event takes ``WIDTH`` slots, added in one
+  ``+=`` of a tuple (one C call, atomic under the GIL) by the program's
+  threads and cut from the front by the writer (``del p[:n]`` after reading
+  ``n`` slots, ``n`` a multiple of ``WIDTH``), so no event is lost between
+  them and a record is never split.  Flat, an event leaves behind no object
+  for the garbage collector to track: a tuple per event was a collection
+  every few hundred events.
 """
 
 from __future__ import annotations
@@ -28,14 +32,20 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
-#: One captured event, in this order:
-#: (seq, ts, event, thread, thread_id, obj, site, fields).
-Captured = tuple[int, int, str, str, int, Any, Any, dict[str, Any] | None]
+#: One captured event, as ``WIDTH`` consecutive slots of ``_pending``:
+#: (seq, ts, event, thread, thread_id, obj, site, fields, v0, v1, v2, v3).
+#: ``fields`` is a dict or None, and the values None; or, from the fast
+#: paths (``pyfast``), a tuple of up to four field names, whose values are
+#: v0, v1, ... in the same order.
+Captured = tuple[Any, ...]
+WIDTH = 12
+#: The slots after ``fields`` of an event whose fields are a dict.
+_NO_VALUES = (None, None, None, None)
 
 #: How long an emit waits for room before counting its event as dropped.
 ROOM_PATIENCE_S = 5.0
@@ -61,11 +71,13 @@ class Sink:
 
     def __init__(self, first_seq: int = 0, max_pending: int = 1 << 18) -> None:
         self._counter = itertools.count(first_seq)
-        self._pending: list[Captured] = []
+        self._pending: list[Any] = []  # WIDTH slots an event
         # Reentrant: a signal handler may record in the middle of an emit.
         self._lock = _thread.RLock()
         self._last_ts = 0
         self._max_pending = max_pending
+        #: Slots of ``_pending`` that ``max_pending`` events take.
+        self._room = max_pending * WIDTH
         self._open = True
         #: Events that could not be kept (no room in time, or closed mid-way).
         self.dropped = 0
@@ -83,7 +95,7 @@ class Sink:
         if not self._open:
             return -1
         pending = self._pending
-        if len(pending) >= self._max_pending and not self._wait_for_room():
+        if len(pending) >= self._room and not self._wait_for_room():
             self.dropped += 1
             return -1
         ident = _get_ident()
@@ -93,7 +105,7 @@ class Sink:
             if not self._open:  # closed while this thread looked for room
                 return -1
             seq = next(self._counter)
-            pending.append((seq, _monotonic_ns(), event, name, ident, obj, site, fields))
+            pending += (seq, _monotonic_ns(), event, name, ident, obj, site, fields, *_NO_VALUES)
         return seq
 
     def emit_as(
@@ -136,20 +148,21 @@ class Sink:
     ) -> int:
         if not self._open:
             return -1
-        if len(self._pending) >= self._max_pending and not self._wait_for_room():
+        pending = self._pending
+        if len(pending) >= self._room and not self._wait_for_room():
             self.dropped += 1
             return -1
         with self._lock:
             if not self._open:
                 return -1
             seq = next(self._counter)
-            self._pending.append((seq, _monotonic_ns(), event, thread, ident, obj, site, fields))
+            pending += (seq, _monotonic_ns(), event, thread, ident, obj, site, fields, *_NO_VALUES)
         return seq
 
     def _wait_for_room(self) -> bool:
         """Wait, off the GIL, until the writer has drained; False when it never did."""
         deadline = _monotonic_ns() + int(ROOM_PATIENCE_S * 1e9)
-        while len(self._pending) >= self._max_pending:
+        while len(self._pending) >= self._room:
             if not self._open or _monotonic_ns() > deadline:
                 return False
             _sleep(0.0005)
@@ -160,12 +173,13 @@ class Sink:
     @property
     def pending(self) -> int:
         """Events captured and not yet drained."""
-        return len(self._pending)
+        return len(self._pending) // WIDTH
 
     def wait(self, timeout: float, threshold: int) -> None:
         """Return after ``timeout`` seconds, or sooner once ``threshold`` events wait."""
         deadline = time.monotonic() + timeout
-        while len(self._pending) < threshold and self._open:
+        slots = threshold * WIDTH
+        while len(self._pending) < slots and self._open:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -191,22 +205,25 @@ class Sink:
         """``drain()``, and how many lines the bytes hold, so the writer need not count them."""
         with self._lock:
             pending = self._pending
-            n = min(len(pending), limit)
+            n = min(len(pending), limit * WIDTH)
             batch = pending[:n]
             # A signal handler that records inside an emit queues its later
             # seq first; both are in before the lock is let go, and the cut
             # takes the earlier one along.
-            top = max((record[0] for record in batch), default=-1)
-            while n < len(pending) and pending[n][0] < top:
-                batch.append(pending[n])
-                n += 1
+            top = max(batch[::WIDTH], default=-1)
+            while n < len(pending) and pending[n] < top:
+                batch += pending[n : n + WIDTH]
+                n += WIDTH
             del pending[:n]
         if not batch:
             return b"", 0
-        batch.sort(key=_seq_of)
-        return self._encode(batch, site_name), len(batch)  # one line per event
+        seqs = batch[::WIDTH]
+        records: Iterable[Captured] = zip(*[iter(batch)] * WIDTH, strict=True)
+        if seqs != sorted(seqs):
+            records = sorted(records, key=_seq_of)
+        return self._encode(records, site_name), len(seqs)  # one line per event
 
-    def _encode(self, batch: list[Captured], site_name: Callable[[Any], str]) -> bytes:
+    def _encode(self, batch: Iterable[Captured], site_name: Callable[[Any], str]) -> bytes:
         # structlog's JSONRenderer lays out trace.start and trace.end; event
         # lines take the same layout straight to orjson, which is all that
         # renderer does, at half the cost per line.  Each line goes into one
@@ -216,7 +233,7 @@ class Sink:
         last_ts = self._last_ts
         out = bytearray()
         add = out.extend
-        for seq, ts, event, thread, ident, obj, site, fields in batch:
+        for seq, ts, event, thread, ident, obj, site, fields, *values in batch:
             if ts < last_ts:
                 ts = last_ts
             last_ts = ts
@@ -234,7 +251,11 @@ class Sink:
                 if name is None:
                     name = names[site] = site_name(site)
                 line["site"] = name
-            if fields:
+            if type(fields) is tuple:  # a fast path's: the values follow their keys
+                for key, value in zip(fields, values, strict=False):
+                    if value is not None:
+                        line[key] = value
+            elif fields:
                 for key, value in fields.items():
                     if value is not None:
                         line[key] = value
@@ -258,4 +279,5 @@ def _render_refused(line: dict[str, Any]) -> bytes:
 
 
 def _seq_of(record: Captured) -> int:
-    return record[0]
+    seq: int = record[0]
+    return seq
