@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,19 +12,8 @@ from tests.tracer import test_event_native, test_list_native
 from tests.tracer.handshake import blocked_waiters, wait_until
 from tracer.primitives import event as event_module
 from tracer.primitives import lists
-from tracer.recording import capture as sink_choice
-from tracer.recording import pyfast, pysink, recorder
+from tracer.recording import pyfast, recorder
 from tracer.testing import capture
-
-
-@pytest.fixture
-def pure(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Record on the pure sink, as SYNCTRACE_PURE=1 does, whichever sink was picked."""
-    monkeypatch.setattr(sink_choice, "Sink", pysink.Sink)
-    monkeypatch.setattr(recorder, "_hand_over", recorder._no_hand_over)
-    monkeypatch.setattr(lists, "_NATIVE", False)
-    monkeypatch.setattr(event_module, "_NATIVE", False)
-    yield
 
 
 def both_ways(
@@ -129,3 +117,30 @@ def test_a_wait_that_may_block_is_the_references(pure: None) -> None:
     ends = trace.events("event.wait.end")
     assert [(e["result"], e["timed_out"]) for e in ends] == [(False, True), (True, False)]
     assert recorder.current is None
+
+
+def test_a_busy_lock_is_taken_once_its_holder_lets_go() -> None:
+    """_take_turn waits out a holder, first letting the GIL go, then blocking."""
+    lock = threading.RLock()
+    held, release, taken = threading.Event(), threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with lock:
+            held.set()
+            release.wait()
+
+    def taker() -> None:
+        pyfast._take_turn(lock)
+        taken.set()
+        lock.release()
+
+    first = threading.Thread(target=holder)
+    first.start()
+    held.wait()
+    second = threading.Thread(target=taker)
+    second.start()
+    assert not taken.wait(0.05)  # the holder still has it: no turn taken past it
+    release.set()
+    first.join()
+    assert taken.wait(10)
+    second.join()

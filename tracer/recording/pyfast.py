@@ -23,51 +23,71 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from synctrace import schema
 from tracer.primitives.unwind import hand_over
-from tracer.recording import pysink
+from tracer.recording import jsonlines, pysink
 from tracer.recording import site as _site
-from tracer.recording.site import RawSite
 
 _getframe = sys._getframe
+_sleep = time.sleep
+#: Tries (each after letting the GIL go) before blocking on a busy lock.
+_TURNS = 100
 _internal = _site._internal
 _active = threading._active  # type: ignore[attr-defined]
 _list_append = list.append
 _list_pop = list.pop
 
-#: The field names of each fast record, in the order its values follow them.
-LIST_FIELDS = ("item", "index", "depth", "value")
-SET_FIELDS = ("waiters", "flag")
-CLEAR_FIELDS = ("flag",)
-WAIT_BEGIN_FIELDS = ("flag", "timeout")
-WAIT_END_FIELDS = ("begin_seq", "result", "timed_out")
+#: What each fast record carries in its fields slot: its shape's number.
+LIST_FIELDS = jsonlines.LIST
+SET_FIELDS = jsonlines.SET
+CLEAR_FIELDS = jsonlines.CLEAR
+WAIT_BEGIN_FIELDS = jsonlines.WAIT_BEGIN
+WAIT_END_FIELDS = jsonlines.WAIT_END
 
 # Ints this small have a repr well inside the trace's value limit.
 _SMALL = 10**18
 
-#: Call sites by the calling frame's ``f_lasti``: (code, site).  Reading
-#: ``f_lineno`` walks the code's line table, three times the cost of this
-#: look-up; keyed on the code object, the look-up would hash the code, which
-#: costs more still.  Two codes with the same ``f_lasti`` take turns in a
-#: slot, and a site is used only when its code is the caller's.
-_sites: dict[int, tuple[Any, RawSite]] = {}
+#: Call sites, named, by the calling frame's ``f_lasti``: (code, name).
+#: Reading ``f_lineno`` walks the code's line table, three times the cost of
+#: this look-up; keyed on the code object, the look-up would hash the code,
+#: which costs more still.  Two codes with the same ``f_lasti`` take turns in
+#: a slot, and a name is used only when its code is the caller's.  Sites are
+#: named here, once each, as the native sink names them at capture.
+_sites: dict[int, tuple[Any, str]] = {}
 
 
-def _site_at(frame: Any) -> RawSite | None:
-    """caller_site() of the frame that called a fast path: cached when it is the program's."""
+def _take_turn(lock: Any) -> None:
+    """Acquire ``lock``, held by another thread, without joining a lock convoy."""
+    # A thread that blocks on a lock takes it, when it is let go, without
+    # the GIL, then waits for the GIL while holding it; the thread that let
+    # it go, holding the GIL, blocks on it at its next operation, and so on:
+    # every operation a hand-over of both, two context switches.  Letting
+    # the GIL go (sleep(0)) and trying again takes the lock only while
+    # holding the GIL.  A holder that keeps it long (a reference path
+    # waiting on something) is waited for by blocking, after a while.
+    for _ in range(_TURNS):
+        _sleep(0)
+        if lock.acquire(False):
+            return
+    lock.acquire()
+
+
+def _site_at(frame: Any) -> str | None:
+    """The named call site of the frame that called a fast path; cached when it is the program's."""
     code = frame.f_code
     if code.co_filename not in _internal:
-        site = (code.co_filename, frame.f_lineno)
-        _sites[frame.f_lasti] = (code, site)
-        return site
+        name = _site.site_name((code.co_filename, frame.f_lineno))
+        _sites[frame.f_lasti] = (code, name)
+        return name
     # Called from a frame of ours (List.extend, a Condition): where that
     # frame was called from is not fixed by its code and position.
     while frame is not None and frame.f_code.co_filename in _internal:
         frame = frame.f_back
-    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+    return None if frame is None else _site.site_name((frame.f_code.co_filename, frame.f_lineno))
 
 
 def list_methods(
@@ -95,19 +115,21 @@ def list_methods(
             return traced_append(self, value)  # type: ignore[no-any-return]
         # Before the lock, as the reference does: a __repr__ may touch the list.
         small = type(value) is int and -_SMALL < value < _SMALL
-        text = repr(value) if small else describe(value)
+        text = value if small else describe(value)  # a small int is written as its digits
         frame = _getframe(1)
         known = sites.get(frame.f_lasti)
         site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
         own = self._lock
-        own.acquire()
+        if not own.acquire(False):
+            _take_turn(own)
         try:
             _list_append(self, value)
             self._last_id = item = self._last_id + 1
             ids = self._ids
             _list_append(ids, item)
             depth = len(ids)
-            acquire()
+            if not acquire(False):
+                _take_turn(sink._lock)
             try:
                 if sink._open:
                     queue(
@@ -146,7 +168,8 @@ def list_methods(
             known = sites.get(frame.f_lasti)
             site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
             own = self._lock
-            own.acquire()
+            if not own.acquire(False):
+                _take_turn(own)
             try:
                 n = len(self)
                 at = index + n if index < 0 else index
@@ -158,8 +181,9 @@ def list_methods(
                 value = _list_pop(self, at)
                 item = _list_pop(ids, at)
                 small = type(value) is int and -_SMALL < value < _SMALL
-                text = repr(value) if small else describe(value)
-                acquire()
+                text = value if small else describe(value)  # a small int is written as its digits
+                if not acquire(False):
+                    _take_turn(sink._lock)
                 try:
                     if sink._open:
                         queue(
@@ -218,12 +242,14 @@ def event_methods(
         site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
         cond = self._cond
         own = cond._lock
-        own.acquire()
+        if not own.acquire(False):
+            _take_turn(own)
         try:
             waiting = self._waiting
             released = [begin for begin, by in waiting.items() if by is None] if waiting else ()
             seq = -1
-            acquire()
+            if not acquire(False):
+                _take_turn(sink._lock)
             try:
                 if sink._open:
                     seq = next(counter)
@@ -264,9 +290,11 @@ def event_methods(
         known = sites.get(frame.f_lasti)
         site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
         own = self._cond._lock
-        own.acquire()
+        if not own.acquire(False):
+            _take_turn(own)
         try:
-            acquire()
+            if not acquire(False):
+                _take_turn(sink._lock)
             try:
                 if sink._open:
                     queue(
@@ -305,7 +333,8 @@ def event_methods(
         known = sites.get(frame.f_lasti)
         site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
         own = self._cond._lock
-        own.acquire()
+        if not own.acquire(False):
+            _take_turn(own)
         try:
             if not self._flag:  # cleared since the look above: this wait may block
                 declined = True
@@ -313,7 +342,8 @@ def event_methods(
                 declined = False
                 self._seen = True
                 name, obj = thread._name, self.name
-                acquire()
+                if not acquire(False):
+                    _take_turn(sink._lock)
                 try:
                     if sink._open:
                         begin = next(counter)

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import _thread
 import itertools
-import json
-import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-import orjson
+from tracer.recording import jsonlines, offload
+from tracer.recording import site as _site
 
 #: One captured event, as ``WIDTH`` consecutive slots of ``_pending``:
 #: (seq, ts, event, thread, thread_id, obj, site, fields, v0, v1, v2, v3).
@@ -43,9 +42,19 @@ import orjson
 #: paths (``pyfast``), a tuple of up to four field names, whose values are
 #: v0, v1, ... in the same order.
 Captured = tuple[Any, ...]
-WIDTH = 12
+WIDTH = jsonlines.WIDTH
 #: The slots after ``fields`` of an event whose fields are a dict.
 _NO_VALUES = (None, None, None, None)
+
+#: Whether ``pump`` hands encoding to a process of its own (``offload``);
+#: a test may turn it off.
+OFFLOAD = True
+#: Events a batch for the encoding process: a few batches in flight keep
+#: both sides busy.
+OFFLOAD_CHUNK = 1 << 14
+#: A batch that waited this long for the encoding process to read it says
+#: the process is behind: the next batch is encoded here instead.
+OFFLOAD_BEHIND_S = 0.002
 
 #: How long an emit waits for room before counting its event as dropped.
 ROOM_PATIENCE_S = 5.0
@@ -85,6 +94,8 @@ class Sink:
         #: blocking call that has begun and not ended.
         self.blocked: dict[int, tuple[str, int, str, Any, Any, int]] = {}
         self._site_names: dict[Any, str] = {}  # a program has few call sites
+        self._process: offload.EncodingProcess | None = None
+        self._offload_tried = False
 
     # --- the hot path -------------------------------------------------------
 
@@ -203,6 +214,67 @@ class Sink:
         self, limit: int, site_name: Callable[[Any], str], final: bool = False
     ) -> tuple[bytes, int]:
         """``drain()``, and how many lines the bytes hold, so the writer need not count them."""
+        if self._process is not None:
+            return b"", 0  # the encoding process writes them: see pump()
+        batch = self._take(limit)
+        if not batch:
+            return b"", 0
+        return self._encode(batch, site_name), len(batch) // WIDTH  # one line per event
+
+    def pump(self, fd: int, limit: int) -> tuple[int, int, int]:
+        """Hand what waits, ``limit`` events a batch, to an encoding process writing to ``fd``.
+
+        The native sink's ``pump``, with the encoding moved off the
+        program's GIL (``offload``) where the native one moves it off the
+        GIL.  Returns (lines written, lines lost, errno of a failed write or
+        0), as the native one does, counting lines as written once the
+        process has them; the sink's closing (or the process failing) ends
+        the process, and its answer corrects the count: lines it was handed
+        and never wrote come back as negative written and as lost.
+        Whatever is left once the process is gone (or when it cannot start)
+        ``drain_lines`` encodes.
+        """
+        process = self._process
+        if process is None:
+            if self._offload_tried or not OFFLOAD:
+                return 0, 0, 0
+            self._offload_tried = True
+            process = self._process = offload.start(fd)
+            if process is None:
+                return 0, 0, 0
+        closed = not self._open  # read first: once closed, this pump takes every event
+        before, failed = process.sent, False
+        while batch := self._take(min(limit, OFFLOAD_CHUNK)):
+            last_ts = self._last_ts
+            # The process is behind (a busy machine) and the room is half
+            # gone: encoding here, on the GIL, beats the program waiting.
+            helping = process.waited >= OFFLOAD_BEHIND_S and len(self._pending) > self._room // 2
+            if not helping:
+                self._last_ts = max(last_ts, max(batch[1::WIDTH]))
+                if process.send(batch, _site.site_name, last_ts):
+                    continue
+                self._last_ts = last_ts
+            # Helping, or orjson would not take the batch: it is encoded here.
+            if process.alive:
+                data = self._encode(batch, _site.site_name)
+                if process.send_lines(data, len(batch) // WIDTH, last_ts):
+                    continue
+            # Gone: the batch goes back, before anything captured since, for
+            # drain_lines to encode once the process has been seen out.
+            self._last_ts = last_ts
+            with self._lock:
+                self._pending[0:0] = batch
+            failed = True
+            break
+        lines = process.sent - before
+        if not (closed or failed):
+            return lines, 0, 0
+        self._process = None
+        written, errno = process.close()
+        return lines + written - process.sent, process.sent - written, errno
+
+    def _take(self, limit: int) -> list[Any]:
+        """Up to ``limit`` events off the front of ``_pending``, flat, in ``seq`` order."""
         with self._lock:
             pending = self._pending
             n = min(len(pending), limit * WIDTH)
@@ -215,67 +287,24 @@ class Sink:
                 batch += pending[n : n + WIDTH]
                 n += WIDTH
             del pending[:n]
-        if not batch:
-            return b"", 0
         seqs = batch[::WIDTH]
-        records: Iterable[Captured] = zip(*[iter(batch)] * WIDTH, strict=True)
         if seqs != sorted(seqs):
-            records = sorted(records, key=_seq_of)
-        return self._encode(records, site_name), len(seqs)  # one line per event
+            records = sorted(zip(*[iter(batch)] * WIDTH, strict=True), key=_seq_of)
+            batch = [slot for record in records for slot in record]
+        return batch
 
-    def _encode(self, batch: Iterable[Captured], site_name: Callable[[Any], str]) -> bytes:
-        # structlog's JSONRenderer lays out trace.start and trace.end; event
-        # lines take the same layout straight to orjson, which is all that
-        # renderer does, at half the cost per line.  Each line goes into one
-        # buffer at once: orjson's results are over-allocated, and keeping
-        # thousands of them alive until a join costs ten times the encoding.
-        dumps, names, newline = orjson.dumps, self._site_names, orjson.OPT_APPEND_NEWLINE
-        last_ts = self._last_ts
-        out = bytearray()
-        add = out.extend
-        for seq, ts, event, thread, ident, obj, site, fields, *values in batch:
-            if ts < last_ts:
-                ts = last_ts
-            last_ts = ts
-            line: dict[str, Any] = {
-                "event": event,
-                "ts": ts,
-                "seq": seq,
-                "thread": thread,
-                "thread_id": ident,
-            }
-            if obj is not None:
-                line["obj"] = obj
-            if site is not None:
-                name = names.get(site)
-                if name is None:
-                    name = names[site] = site_name(site)
-                line["site"] = name
-            if type(fields) is tuple:  # a fast path's: the values follow their keys
-                for key, value in zip(fields, values, strict=False):
-                    if value is not None:
-                        line[key] = value
-            elif fields:
-                for key, value in fields.items():
-                    if value is not None:
-                        line[key] = value
-            try:
-                add(dumps(line, option=newline))
-            except TypeError:  # orjson refuses an int past 64 bits and a lone surrogate
-                add(_render_refused(line) + b"\n")
-        self._last_ts = last_ts
-        return bytes(out)
+    def _encode(self, batch: list[Any], site_name: Callable[[Any], str]) -> bytes:
+        names = self._site_names
 
+        def site_of(site: Any) -> str:
+            name = names.get(site)
+            if name is None:
+                name = names[site] = site_name(site)
+            return name
 
-def _render_refused(line: dict[str, Any]) -> bytes:
-    # The batch has already left ``_pending``: raising here would lose all
-    # of it.  json writes big ints as digits and escapes surrogates; NaN and
-    # infinities become null, as orjson writes them.
-    finite = {
-        key: None if isinstance(value, float) and not math.isfinite(value) else value
-        for key, value in line.items()
-    }
-    return json.dumps(finite, default=repr, separators=(",", ":")).encode()
+        records = zip(*[iter(batch)] * WIDTH, strict=True)
+        data, self._last_ts = jsonlines.encode(records, site_of, self._last_ts)
+        return data
 
 
 def _seq_of(record: Captured) -> int:

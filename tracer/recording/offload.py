@@ -1,0 +1,215 @@
+"""The pure sink's encoding process: JSON encoding off the program's GIL.
+
+Encoding a line in Python costs more than capturing it, and in the writer
+thread it is paid on the program's GIL.  For a plain trace, the pure sink
+instead hands each batch, as one ``orjson.dumps`` of its flat slots, to a
+process of its own that encodes and writes the lines (``jsonlines.serve``),
+on another core.  The program's side is this module.
+
+What can go wrong, and what happens then:
+
+* The process cannot start (no interpreter to run, no orjson where this one
+  found it): ``start`` answers None and the writer thread encodes, as
+  before.
+* The process dies, or stops reading: a send fails (EPIPE) or times out.
+  The file is cut back to its last whole line, the lines the process wrote
+  are counted from the file, and the writer thread encodes from then on;
+  lines sent and never written are counted as dropped, never lost silently.
+* A Ctrl-C: the process ignores SIGINT and lives in a session of its own,
+  so it writes what it was sent while the program handles the interrupt.
+* The program is killed: the process reads to the end of the pipe, writes
+  everything it was sent and exits.
+* The program forks: the child closes its copy of the pipe (the recording
+  is the parent's), so the encoding process still sees the pipe end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import subprocess
+import sys
+import time
+import weakref
+from typing import Any
+
+import orjson
+
+from tracer.recording import jsonlines
+
+#: How long the program waits for the process to take a frame, or to finish,
+#: before giving up on it.  Encoding a full batch takes well under a second.
+PATIENCE_S = 8.0
+
+_live: weakref.WeakSet[EncodingProcess] = weakref.WeakSet()
+
+
+class EncodingProcess:
+    """One recording's encoding process, writing to the trace's file descriptor."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], frames: int, answers: int, fd: int) -> None:
+        self._proc = proc
+        self._frames: int | None = frames
+        self._answers = answers
+        self._fd = fd
+        self._start = os.lseek(fd, 0, os.SEEK_CUR)  # where its lines begin in the file
+        #: Lines handed to the process so far.
+        self.sent = 0
+        self._named: set[Any] = set()
+        self._broken = False
+        #: Seconds the last frame waited for the process to read: a process
+        #: that is behind (a busy machine) is given lines encoded here.
+        self.waited = 0.0
+        _live.add(self)
+
+    @property
+    def alive(self) -> bool:
+        """Whether frames can still be sent (the process has not failed a send)."""
+        return self._frames is not None and not self._broken
+
+    def send(self, batch: list[Any], site_name: Any, last_ts: int) -> bool:
+        """Hand over a batch of flat, seq-ordered slots; False if the process is gone
+        or orjson refuses the batch (the caller then encodes it)."""
+        named = [
+            (site[0], site[1], site_name(site))
+            for site in set(batch[6 :: jsonlines.WIDTH])
+            if type(site) is tuple and site not in self._named
+        ]
+        try:
+            payload = orjson.dumps(batch)
+            names = orjson.dumps(named) if named else b""
+        except TypeError:  # an int past 64 bits, a lone surrogate, an odd object
+            return False
+        if names and not self._send(jsonlines.SITES, names, last_ts):
+            return False
+        self._named.update((file, line) for file, line, _ in named)
+        if not self._send(jsonlines.RECORDS, payload, last_ts):
+            return False
+        self.sent += len(batch) // jsonlines.WIDTH
+        return True
+
+    def send_lines(self, data: bytes, lines: int, last_ts: int) -> bool:
+        """Hand over lines already encoded; False if the process is gone."""
+        if not self._send(jsonlines.LINES, data, last_ts):
+            return False
+        self.sent += lines
+        return True
+
+    def _send(self, kind: int, payload: bytes, last_ts: int) -> bool:
+        frames = self._frames
+        if frames is None or self._broken:
+            return False
+        self.waited = 0.0
+        try:
+            for part in (jsonlines.HEADER.pack(kind, len(payload), last_ts), payload):
+                view = memoryview(part)
+                while view:
+                    try:
+                        view = view[os.write(frames, view) :]
+                    except BlockingIOError:
+                        # The pipe is full: wait, off the GIL, for the process
+                        # to catch up, but not for one that has stopped reading.
+                        began = time.monotonic()
+                        ready = select.select((), (frames,), (), PATIENCE_S)[1]
+                        self.waited += time.monotonic() - began
+                        if not ready:
+                            self._broken = True
+                            return False
+        except OSError:  # EPIPE: the process is gone
+            self._broken = True
+            return False
+        return True
+
+    def close(self) -> tuple[int, int]:
+        """End the process; (lines it wrote, errno of the write that failed, or 0).
+
+        A process that is gone without a last answer, or does not give one
+        in time, is killed, and the file is cut back to the end of the last
+        lines it answered for.
+        """
+        # One that stopped reading will not read END either: no waiting for it.
+        patience = PATIENCE_S if self._send(jsonlines.END, b"", 0) else 0.1
+        self._close_frames()
+        answers, size = b"", jsonlines.ANSWER.size
+        deadline = time.monotonic() + patience
+        with contextlib.suppress(OSError):
+            # Read every answer to the end of the pipe: the process's last
+            # is the one that counts, and a full pipe would keep it waiting.
+            while (left := deadline - time.monotonic()) > 0:
+                if not select.select((self._answers,), (), (), left)[0]:
+                    break
+                chunk = os.read(self._answers, 1 << 16)
+                if not chunk:
+                    break
+                answers += chunk
+        self._close_answers()
+        if self._proc.poll() is None:
+            self._proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(PATIENCE_S)
+        whole = len(answers) - len(answers) % size
+        written, offset, errno = (
+            jsonlines.ANSWER.unpack(answers[whole - size : whole]) if whole else (0, self._start, 0)
+        )
+        # A process killed mid-write leaves part of a line past its last
+        # answer; what it wrote and never answered for is counted as lost.
+        with contextlib.suppress(OSError):
+            if os.lseek(self._fd, 0, os.SEEK_END) != offset:
+                os.ftruncate(self._fd, offset)
+            os.lseek(self._fd, offset, os.SEEK_SET)
+        return written, errno
+
+    def _close_frames(self) -> None:
+        if self._frames is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._frames)
+            self._frames = None
+
+    def _close_answers(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._answers)
+
+    def _forget(self) -> None:
+        """In a forked child: let go of the pipe without a word to the process."""
+        self._close_frames()
+        self._close_answers()
+
+
+def start(fd: int) -> EncodingProcess | None:
+    """Start an encoding process writing to ``fd``; None if it cannot start."""
+    if not sys.executable:
+        return None
+    frames_r, frames_w = os.pipe()
+    answers_r, answers_w = os.pipe()
+    # orjson from where this interpreter found it: -I keeps the process from
+    # PYTHON* variables and the working directory, -S from site's start-up.
+    orjson_home = os.path.dirname(os.path.dirname(os.path.abspath(orjson.__file__)))
+    code = (
+        "import sys; sys.path.append(sys.argv[1]); "
+        "import runpy; runpy.run_path(sys.argv[2], run_name='__main__')"
+    )
+    argv = [sys.executable, "-I", "-S", "-c", code, orjson_home, jsonlines.__file__]
+    try:
+        proc = subprocess.Popen(
+            [*argv, str(frames_r), str(fd), str(answers_w)],
+            pass_fds=(frames_r, fd, answers_w),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        for end in (frames_r, frames_w, answers_r, answers_w):
+            os.close(end)
+        return None
+    os.close(frames_r)
+    os.close(answers_w)
+    os.set_blocking(frames_w, False)
+    return EncodingProcess(proc, frames_w, answers_r, fd)
+
+
+def _forget_in_child() -> None:
+    for process in list(_live):
+        process._forget()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
