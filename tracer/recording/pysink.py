@@ -244,28 +244,34 @@ class Sink:
                 return 0, 0, 0
         closed = not self._open  # read first: once closed, this pump takes every event
         before, failed = process.sent, False
-        while batch := self._take(min(limit, OFFLOAD_CHUNK)):
-            last_ts = self._last_ts
-            # The process is behind (a busy machine) and the room is half
-            # gone: encoding here, on the GIL, beats the program waiting.
-            helping = process.waited >= OFFLOAD_BEHIND_S and len(self._pending) > self._room // 2
-            if not helping:
-                self._last_ts = max(last_ts, max(batch[1::WIDTH]))
-                if process.send(batch, _site.site_name, last_ts):
-                    continue
+        step = OFFLOAD_CHUNK * WIDTH
+        # All that waits is taken at once (cutting part of _pending moves
+        # the rest down, every time) and handed over in smaller frames.
+        while not failed and (batch := self._take(limit)):
+            for start in range(0, len(batch), step):
+                chunk = batch[start : start + step]
+                last_ts = self._last_ts
+                # The process is behind (a busy machine) and half the room's
+                # worth waits: encoding here, on the GIL, beats the program
+                # waiting for room.
+                backlog = len(batch) - start + len(self._pending)
+                if process.waited < OFFLOAD_BEHIND_S or backlog <= self._room // 2:
+                    self._last_ts = max(last_ts, max(chunk[1::WIDTH]))
+                    if process.send(chunk, _site.site_name, last_ts):
+                        continue
+                    self._last_ts = last_ts
+                # Helping, or orjson would not take the chunk: it is encoded here.
+                if process.alive:
+                    data = self._encode(chunk, _site.site_name)
+                    if process.send_lines(data, len(chunk) // WIDTH, last_ts):
+                        continue
+                # Gone: what is left goes back, before anything captured
+                # since, for drain_lines once the process has been seen out.
                 self._last_ts = last_ts
-            # Helping, or orjson would not take the batch: it is encoded here.
-            if process.alive:
-                data = self._encode(batch, _site.site_name)
-                if process.send_lines(data, len(batch) // WIDTH, last_ts):
-                    continue
-            # Gone: the batch goes back, before anything captured since, for
-            # drain_lines to encode once the process has been seen out.
-            self._last_ts = last_ts
-            with self._lock:
-                self._pending[0:0] = batch
-            failed = True
-            break
+                with self._lock:
+                    self._pending[0:0] = batch[start:]
+                failed = True
+                break
         lines = process.sent - before
         if not (closed or failed):
             return lines, 0, 0
