@@ -49,9 +49,10 @@ _NO_VALUES = (None, None, None, None)
 #: Whether ``pump`` hands encoding to a process of its own (``offload``);
 #: a test may turn it off.
 OFFLOAD = True
-#: Events a batch for the encoding process: a few batches in flight keep
-#: both sides busy.
-OFFLOAD_CHUNK = 1 << 14
+#: Events encoded at a time, here or by the encoding process: small enough
+#: that a batch's lines, held twice on their way out, stay a few MB, and
+#: that a few batches in flight keep both processes busy.
+ENCODE_CHUNK = 1 << 14
 #: A batch that waited this long for the encoding process to read it says
 #: the process is behind: the next batch is encoded here instead.
 OFFLOAD_BEHIND_S = 0.002
@@ -216,7 +217,7 @@ class Sink:
         """``drain()``, and how many lines the bytes hold, so the writer need not count them."""
         if self._process is not None:
             return b"", 0  # the encoding process writes them: see pump()
-        batch = self._take(limit)
+        batch = self._take(min(limit, ENCODE_CHUNK))
         if not batch:
             return b"", 0
         return self._encode(batch, site_name), len(batch) // WIDTH  # one line per event
@@ -244,34 +245,29 @@ class Sink:
                 return 0, 0, 0
         closed = not self._open  # read first: once closed, this pump takes every event
         before, failed = process.sent, False
-        step = OFFLOAD_CHUNK * WIDTH
-        # All that waits is taken at once (cutting part of _pending moves
-        # the rest down, every time) and handed over in smaller frames.
-        while not failed and (batch := self._take(limit)):
-            for start in range(0, len(batch), step):
-                chunk = batch[start : start + step]
-                last_ts = self._last_ts
-                # The process is behind (a busy machine) and half the room's
-                # worth waits: encoding here, on the GIL, beats the program
-                # waiting for room.
-                backlog = len(batch) - start + len(self._pending)
-                if process.waited < OFFLOAD_BEHIND_S or backlog <= self._room // 2:
-                    self._last_ts = max(last_ts, max(chunk[1::WIDTH]))
-                    if process.send(chunk, _site.site_name, last_ts):
-                        continue
-                    self._last_ts = last_ts
-                # Helping, or orjson would not take the chunk: it is encoded here.
-                if process.alive:
-                    data = self._encode(chunk, _site.site_name)
-                    if process.send_lines(data, len(chunk) // WIDTH, last_ts):
-                        continue
-                # Gone: what is left goes back, before anything captured
-                # since, for drain_lines once the process has been seen out.
+        # Taken a frame's worth at a time: all at once would leave the room
+        # free for as many again while these wait for the process.
+        while batch := self._take(min(limit, ENCODE_CHUNK)):
+            last_ts = self._last_ts
+            # The process is behind (a busy machine) and half the room is
+            # taken: encoding here, on the GIL, beats the program waiting.
+            if process.waited < OFFLOAD_BEHIND_S or len(self._pending) <= self._room // 2:
+                self._last_ts = max(last_ts, max(batch[1::WIDTH]))
+                if process.send(batch, _site.site_name, last_ts):
+                    continue
                 self._last_ts = last_ts
-                with self._lock:
-                    self._pending[0:0] = batch[start:]
-                failed = True
-                break
+            # Helping, or orjson would not take the batch: it is encoded here.
+            if process.alive:
+                data = self._encode(batch, _site.site_name)
+                if process.send_lines(data, len(batch) // WIDTH, last_ts):
+                    continue
+            # Gone: the batch goes back, before anything captured since, for
+            # drain_lines to encode once the process has been seen out.
+            self._last_ts = last_ts
+            with self._lock:
+                self._pending[0:0] = batch
+            failed = True
+            break
         lines = process.sent - before
         if not (closed or failed):
             return lines, 0, 0
