@@ -235,10 +235,13 @@ def serve(frames: int, trace: int, answers: int) -> None:
             break
         written += lines
         offset += len(data)
-        with contextlib.suppress(BlockingIOError):
+        # A full pipe (the program reads answers when it needs them) or a
+        # closed one (the program is gone) is no reason to stop writing.
+        with contextlib.suppress(OSError):
             os.write(answers, ANSWER.pack(written, offset, 0))
-    os.set_blocking(answers, True)
-    os.write(answers, ANSWER.pack(written, offset, failed))
+    with contextlib.suppress(OSError):
+        os.set_blocking(answers, True)
+        os.write(answers, ANSWER.pack(written, offset, failed))
 
 
 if __name__ == "__main__":

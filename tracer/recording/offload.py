@@ -58,15 +58,26 @@ class EncodingProcess:
         self.sent = 0
         self._named: set[Any] = set()
         self._broken = False
-        #: Seconds the last frame waited for the process to read: a process
-        #: that is behind (a busy machine) is given lines encoded here.
-        self.waited = 0.0
+        self._answered = 0  # lines the process has said it wrote
+        self._answers_left = b""  # part of an answer read so far
         _live.add(self)
 
     @property
     def alive(self) -> bool:
         """Whether frames can still be sent (the process has not failed a send)."""
         return self._frames is not None and not self._broken
+
+    @property
+    def behind(self) -> int:
+        """Lines handed over that the process has not yet said it wrote."""
+        with contextlib.suppress(OSError):  # BlockingIOError: no answer since
+            data = self._answers_left + os.read(self._answers, 1 << 16)
+            whole = len(data) - len(data) % jsonlines.ANSWER.size
+            if whole:
+                size = jsonlines.ANSWER.size
+                self._answered = jsonlines.ANSWER.unpack(data[whole - size : whole])[0]
+            self._answers_left = data[whole:]
+        return self.sent - self._answered
 
     def send(self, batch: list[Any], site_name: Any, last_ts: int) -> bool:
         """Hand over a batch of flat, seq-ordered slots; False if the process is gone
@@ -100,7 +111,6 @@ class EncodingProcess:
         frames = self._frames
         if frames is None or self._broken:
             return False
-        self.waited = 0.0
         try:
             for part in (jsonlines.HEADER.pack(kind, len(payload), last_ts), payload):
                 view = memoryview(part)
@@ -110,10 +120,7 @@ class EncodingProcess:
                     except BlockingIOError:
                         # The pipe is full: wait, off the GIL, for the process
                         # to catch up, but not for one that has stopped reading.
-                        began = time.monotonic()
-                        ready = select.select((), (frames,), (), PATIENCE_S)[1]
-                        self.waited += time.monotonic() - began
-                        if not ready:
+                        if not select.select((), (frames,), (), PATIENCE_S)[1]:
                             self._broken = True
                             return False
         except OSError:  # EPIPE: the process is gone
@@ -131,7 +138,7 @@ class EncodingProcess:
         # One that stopped reading will not read END either: no waiting for it.
         patience = PATIENCE_S if self._send(jsonlines.END, b"", 0) else 0.1
         self._close_frames()
-        answers, size = b"", jsonlines.ANSWER.size
+        answers, size = self._answers_left, jsonlines.ANSWER.size
         deadline = time.monotonic() + patience
         with contextlib.suppress(OSError):
             # Read every answer to the end of the pipe: the process's last
@@ -204,6 +211,7 @@ def start(fd: int) -> EncodingProcess | None:
     os.close(frames_r)
     os.close(answers_w)
     os.set_blocking(frames_w, False)
+    os.set_blocking(answers_r, False)
     return EncodingProcess(proc, frames_w, answers_r, fd)
 
 

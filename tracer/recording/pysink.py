@@ -53,9 +53,6 @@ OFFLOAD = True
 #: that a batch's lines, held twice on their way out, stay a few MB, and
 #: that a few batches in flight keep both processes busy.
 ENCODE_CHUNK = 1 << 14
-#: A batch that waited this long for the encoding process to read it says
-#: the process is behind: the next batch is encoded here instead.
-OFFLOAD_BEHIND_S = 0.002
 
 #: How long an emit waits for room before counting its event as dropped.
 ROOM_PATIENCE_S = 5.0
@@ -249,9 +246,11 @@ class Sink:
         # free for as many again while these wait for the process.
         while batch := self._take(min(limit, ENCODE_CHUNK)):
             last_ts = self._last_ts
-            # The process is behind (a busy machine) and half the room is
-            # taken: encoding here, on the GIL, beats the program waiting.
-            if process.waited < OFFLOAD_BEHIND_S or len(self._pending) <= self._room // 2:
+            # With the process busy on earlier batches (a busy machine) and
+            # the room half taken, this batch is encoded here, on the GIL,
+            # while the process works: better than the program waiting for
+            # room while this thread waits for the process.
+            if len(self._pending) <= self._room // 2 or not process.behind:
                 self._last_ts = max(last_ts, max(batch[1::WIDTH]))
                 if process.send(batch, _site.site_name, last_ts):
                     continue
