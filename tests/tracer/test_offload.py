@@ -120,3 +120,23 @@ def test_a_forked_child_lets_go_of_the_pipe(pure: None, tmp_path: Path) -> None:
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert process._frames is not None  # the parent's is untouched
+
+
+def test_a_ctrl_c_leaves_the_process_writing(pure: None, tmp_path: Path) -> None:
+    """SIGINT, as a terminal's Ctrl-C sends it, does not stop the encoding process."""
+    path = tmp_path / "t.jsonl"
+    items: tracer.List[int] = tracer.List(name="items")
+    with recorder.Recorder(path, flush_interval=0.01) as rec:
+        items.append(1)
+        wait_until(lambda: rec._sink._process is not None and rec._sink._process.sent == 1)
+        process = rec._sink._process
+        wait_until(lambda: process.behind == 0)  # it has answered: it runs, SIGINT ignored
+        # A terminal's Ctrl-C goes to the program's process group, which the
+        # process has left (a session of its own); sent to it directly:
+        os.kill(process._proc.pid, signal.SIGINT)
+        items.append(2)
+        wait_until(lambda: process.sent == 2)
+        assert process._proc.poll() is None
+    lines = lines_of(path)
+    assert [line.get("value") for line in lines[1:-1]] == ["1", "2"]
+    assert lines[-1]["events_dropped"] == 0

@@ -117,30 +117,3 @@ def test_a_wait_that_may_block_is_the_references(pure: None) -> None:
     ends = trace.events("event.wait.end")
     assert [(e["result"], e["timed_out"]) for e in ends] == [(False, True), (True, False)]
     assert recorder.current is None
-
-
-def test_a_busy_lock_is_taken_once_its_holder_lets_go() -> None:
-    """_take_turn waits out a holder, first letting the GIL go, then blocking."""
-    lock = threading.RLock()
-    held, release, taken = threading.Event(), threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with lock:
-            held.set()
-            release.wait()
-
-    def taker() -> None:
-        pyfast._take_turn(lock)
-        taken.set()
-        lock.release()
-
-    first = threading.Thread(target=holder)
-    first.start()
-    held.wait()
-    second = threading.Thread(target=taker)
-    second.start()
-    assert not taken.wait(0.05)  # the holder still has it: no turn taken past it
-    release.set()
-    first.join()
-    assert taken.wait(10)
-    second.join()

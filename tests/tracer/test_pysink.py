@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from tracer.recording import pysink
 from tracer.recording.site import site_name
@@ -41,3 +42,30 @@ def test_the_clock_never_goes_back_along_seq() -> None:
     )
     next(sink._counter), next(sink._counter)
     assert [line["ts"] for line in lines(sink.drain(100, site_name))] == [200, 200]
+
+
+def test_a_busy_lock_is_taken_once_its_holder_lets_go() -> None:
+    """take_turn waits out a holder, first letting the GIL go, then blocking."""
+    lock = threading.RLock()
+    held, release, taken = threading.Event(), threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with lock:
+            held.set()
+            release.wait()
+
+    def taker() -> None:
+        pysink.take_turn(lock)
+        taken.set()
+        lock.release()
+
+    first = threading.Thread(target=holder)
+    first.start()
+    held.wait()
+    second = threading.Thread(target=taker)
+    second.start()
+    assert not taken.wait(0.05)  # the holder still has it: no turn taken past it
+    release.set()
+    first.join()
+    assert taken.wait(10)
+    second.join()

@@ -185,7 +185,7 @@ class EncodingProcess:
 
 def start(fd: int) -> EncodingProcess | None:
     """Start an encoding process writing to ``fd``; None if it cannot start."""
-    if not sys.executable:
+    if not sys.executable or os.name != "posix":  # pipes as select() and pass_fds know them
         return None
     frames_r, frames_w = os.pipe()
     answers_r, answers_w = os.pipe()

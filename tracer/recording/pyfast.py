@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,9 +32,7 @@ from tracer.recording import jsonlines, pysink
 from tracer.recording import site as _site
 
 _getframe = sys._getframe
-_sleep = time.sleep
-#: Tries (each after letting the GIL go) before blocking on a busy lock.
-_TURNS = 100
+take_turn = pysink.take_turn
 _internal = _site._internal
 _active = threading._active  # type: ignore[attr-defined]
 _list_append = list.append
@@ -58,22 +55,6 @@ _SMALL = 10**18
 #: a slot, and a name is used only when its code is the caller's.  Sites are
 #: named here, once each, as the native sink names them at capture.
 _sites: dict[int, tuple[Any, str]] = {}
-
-
-def _take_turn(lock: Any) -> None:
-    """Acquire ``lock``, held by another thread, without joining a lock convoy."""
-    # A thread that blocks on a lock takes it, when it is let go, without
-    # the GIL, then waits for the GIL while holding it; the thread that let
-    # it go, holding the GIL, blocks on it at its next operation, and so on:
-    # every operation a hand-over of both, two context switches.  Letting
-    # the GIL go (sleep(0)) and trying again takes the lock only while
-    # holding the GIL.  A holder that keeps it long (a reference path
-    # waiting on something) is waited for by blocking, after a while.
-    for _ in range(_TURNS):
-        _sleep(0)
-        if lock.acquire(False):
-            return
-    lock.acquire()
 
 
 def _site_at(frame: Any) -> str | None:
@@ -121,7 +102,7 @@ def list_methods(
         site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
         own = self._lock
         if not own.acquire(False):
-            _take_turn(own)
+            take_turn(own)
         try:
             _list_append(self, value)
             self._last_id = item = self._last_id + 1
@@ -129,7 +110,7 @@ def list_methods(
             _list_append(ids, item)
             depth = len(ids)
             if not acquire(False):
-                _take_turn(sink._lock)
+                take_turn(sink._lock)
             try:
                 if sink._open:
                     queue(
@@ -169,7 +150,7 @@ def list_methods(
             site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
             own = self._lock
             if not own.acquire(False):
-                _take_turn(own)
+                take_turn(own)
             try:
                 n = len(self)
                 at = index + n if index < 0 else index
@@ -183,7 +164,7 @@ def list_methods(
                 small = type(value) is int and -_SMALL < value < _SMALL
                 text = value if small else describe(value)  # a small int is written as its digits
                 if not acquire(False):
-                    _take_turn(sink._lock)
+                    take_turn(sink._lock)
                 try:
                     if sink._open:
                         queue(
@@ -243,13 +224,13 @@ def event_methods(
         cond = self._cond
         own = cond._lock
         if not own.acquire(False):
-            _take_turn(own)
+            take_turn(own)
         try:
             waiting = self._waiting
             released = [begin for begin, by in waiting.items() if by is None] if waiting else ()
             seq = -1
             if not acquire(False):
-                _take_turn(sink._lock)
+                take_turn(sink._lock)
             try:
                 if sink._open:
                     seq = next(counter)
@@ -291,10 +272,10 @@ def event_methods(
         site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
         own = self._cond._lock
         if not own.acquire(False):
-            _take_turn(own)
+            take_turn(own)
         try:
             if not acquire(False):
-                _take_turn(sink._lock)
+                take_turn(sink._lock)
             try:
                 if sink._open:
                     queue(
@@ -334,7 +315,7 @@ def event_methods(
         site = known[1] if known is not None and known[0] is frame.f_code else _site_at(frame)
         own = self._cond._lock
         if not own.acquire(False):
-            _take_turn(own)
+            take_turn(own)
         try:
             if not self._flag:  # cleared since the look above: this wait may block
                 declined = True
@@ -343,7 +324,7 @@ def event_methods(
                 self._seen = True
                 name, obj = thread._name, self.name
                 if not acquire(False):
-                    _take_turn(sink._lock)
+                    take_turn(sink._lock)
                 try:
                     if sink._open:
                         begin = next(counter)

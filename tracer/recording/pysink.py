@@ -5,12 +5,20 @@ writer drains it, and encodes drained events as JSON lines.  Both sinks have
 the same methods, the same behaviour and the same tests; ``capture`` picks
 one.
 
+Where the time goes, in Python: the busiest operations (List.append and
+pop, Event.set, clear and wait) are ``pyfast``'s functions, one frame each,
+while recording; encoding (``jsonlines``) is done, for a plain trace, by an
+encoding process of the sink's own (``pump``, ``offload``), so that it is
+not paid on the program's GIL; for other traces, and whenever that process
+is missing, by the writer thread (``drain_lines``).
+
 Invariants:
 * ``seq`` comes from one counter, taken inside the traced primitive's own
   critical section, so for one object ``seq`` order is the true order.
 * ``seq`` is taken, the clock read and the event queued under ``_lock``, a
   raw lock held for those three steps only (a leaf: nothing is acquired
-  under it).  ``next(counter)`` and ``list.append`` are each atomic under the
+  under it; taken, when busy, by letting the GIL go and trying again, as
+  ``pyfast._take_turn`` explains).  ``next(counter)`` and ``list.append`` are each atomic under the
   GIL, but a thread can be switched out between them; without the lock a
   starved thread's event would reach the writer after later ones, and no
   hold-back can tell a late event from a lost one.  The native sink needs no
@@ -59,6 +67,8 @@ ROOM_PATIENCE_S = 5.0
 
 _monotonic_ns = time.monotonic_ns
 _get_ident = _thread.get_ident
+#: Tries (each after letting the GIL go) before blocking on a busy lock.
+_TURNS = 100
 _active = threading._active  # type: ignore[attr-defined]
 _current_thread = threading.current_thread
 _sleep = time.sleep
@@ -71,6 +81,22 @@ def _thread_name(ident: int) -> str:
     thread: Any = _active.get(ident) or _current_thread()
     name: str = thread._name
     return name
+
+
+def take_turn(lock: Any) -> None:
+    """Acquire ``lock``, held by another thread, without joining a lock convoy."""
+    # A thread that blocks on a lock takes it, when it is let go, without
+    # the GIL, then waits for the GIL while holding it; the thread that let
+    # it go, holding the GIL, blocks on it at its next operation, and so on:
+    # every operation a hand-over of both, two context switches.  Letting
+    # the GIL go (sleep(0)) and trying again takes the lock only while
+    # holding the GIL.  A holder that keeps it long (a reference path
+    # waiting on something) is waited for by blocking, after a while.
+    for _ in range(_TURNS):
+        _sleep(0)
+        if lock.acquire(False):
+            return
+    lock.acquire()
 
 
 class Sink:
@@ -110,11 +136,16 @@ class Sink:
         ident = _get_ident()
         thread: Any = _active.get(ident) or _current_thread()
         name = thread._name
-        with self._lock:
+        lock = self._lock
+        if not lock.acquire(False):
+            take_turn(lock)
+        try:
             if not self._open:  # closed while this thread looked for room
                 return -1
             seq = next(self._counter)
             pending += (seq, _monotonic_ns(), event, name, ident, obj, site, fields, *_NO_VALUES)
+        finally:
+            lock.release()
         return seq
 
     def emit_as(
@@ -161,11 +192,16 @@ class Sink:
         if len(pending) >= self._room and not self._wait_for_room():
             self.dropped += 1
             return -1
-        with self._lock:
+        lock = self._lock
+        if not lock.acquire(False):
+            take_turn(lock)
+        try:
             if not self._open:
                 return -1
             seq = next(self._counter)
             pending += (seq, _monotonic_ns(), event, thread, ident, obj, site, fields, *_NO_VALUES)
+        finally:
+            lock.release()
         return seq
 
     def _wait_for_room(self) -> bool:
@@ -276,7 +312,10 @@ class Sink:
 
     def _take(self, limit: int) -> list[Any]:
         """Up to ``limit`` events off the front of ``_pending``, flat, in ``seq`` order."""
-        with self._lock:
+        lock = self._lock
+        if not lock.acquire(False):
+            take_turn(lock)
+        try:
             pending = self._pending
             n = min(len(pending), limit * WIDTH)
             batch = pending[:n]
@@ -288,6 +327,8 @@ class Sink:
                 batch += pending[n : n + WIDTH]
                 n += WIDTH
             del pending[:n]
+        finally:
+            lock.release()
         seqs = batch[::WIDTH]
         if seqs != sorted(seqs):
             records = sorted(zip(*[iter(batch)] * WIDTH, strict=True), key=_seq_of)
