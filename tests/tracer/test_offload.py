@@ -130,7 +130,7 @@ def test_a_ctrl_c_leaves_the_process_writing(pure: None, tmp_path: Path) -> None
         items.append(1)
         wait_until(lambda: rec._sink._process is not None and rec._sink._process.sent == 1)
         process = rec._sink._process
-        wait_until(lambda: process.behind == 0)  # it has answered: it runs, SIGINT ignored
+        wait_until(lambda: process.unanswered() == 0)  # it has answered: it runs, SIGINT ignored
         # A terminal's Ctrl-C goes to the program's process group, which the
         # process has left (a session of its own); sent to it directly:
         os.kill(process._proc.pid, signal.SIGINT)

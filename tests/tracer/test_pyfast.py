@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Any
 
@@ -21,6 +22,7 @@ def both_ways(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The script's lines with pyfast's methods in place, then with the reference's."""
     fast = script()
+    gc.collect()  # the first run's objects (held by a traceback's frames) give up their names
     monkeypatch.setattr(lists, "_PYFAST", False)
     monkeypatch.setattr(event_module, "_PYFAST", False)
     return fast, script()

@@ -9,11 +9,10 @@ imported, so it imports only the standard library and orjson.
 Frames from the program to the encoding process: a header (kind, length,
 last ts) then the payload:
 
-* ``RECORDS``: ``orjson.dumps`` of a flat list of captured events in seq
+* ``RECORDS``: ``marshal.dumps`` of a flat list of captured events in seq
   order, ``WIDTH`` slots each (``pysink``'s layout);
-* ``LINES``: lines already encoded, written as they are (a batch orjson
-  would not take, or one the program encoded while this process was
-  behind);
+* ``LINES``: lines already encoded, written as they are (a batch marshal
+  would not take, encoded by the program);
 * ``SITES``: names of sites the records to come hold unnamed (the program's
   namer knows notebooks; this process does not): [[file, line, name], ...];
 * ``END``: write nothing more, and exit.
@@ -29,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import math
 import os
 import signal
@@ -216,11 +216,11 @@ def serve(frames: int, trace: int, answers: int) -> None:
             break
         last_ts = max(last_ts, before)
         if kind == SITES:
-            for file, line, name in orjson.loads(payload):
+            for file, line, name in marshal.loads(payload):
                 names[file, line] = name
             continue
         if kind == RECORDS:
-            flat = orjson.loads(payload)
+            flat = marshal.loads(payload)
             records = zip(*[iter(flat)] * WIDTH, strict=True)
             data, last_ts = encode(records, lambda s: names[tuple(s)], last_ts)
             lines = len(flat) // WIDTH

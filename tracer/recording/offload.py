@@ -2,19 +2,23 @@
 
 Encoding a line in Python costs more than capturing it, and in the writer
 thread it is paid on the program's GIL.  For a plain trace, the pure sink
-instead hands each batch, as one ``orjson.dumps`` of its flat slots, to a
+instead hands each batch, as one ``marshal.dumps`` of its flat slots, to a
 process of its own that encodes and writes the lines (``jsonlines.serve``),
 on another core.  The program's side is this module.
 
-What can go wrong, and what happens then:
+The process answers after every frame with the lines it has written and
+the file's offset after them.  What can go wrong, and what happens then:
 
-* The process cannot start (no interpreter to run, no orjson where this one
-  found it): ``start`` answers None and the writer thread encodes, as
-  before.
-* The process dies, or stops reading: a send fails (EPIPE) or times out.
-  The file is cut back to its last whole line, the lines the process wrote
-  are counted from the file, and the writer thread encodes from then on;
-  lines sent and never written are counted as dropped, never lost silently.
+* The process cannot start (not POSIX, no interpreter to run): ``start``
+  answers None and the writer thread encodes, as before.
+* The process dies (killed, or it could not import orjson from where this
+  interpreter found it), or stops reading for ``PATIENCE_S``: a send fails.
+  The file is cut back to the offset of its last answer (a line it was
+  writing as it died is never left torn), the batch in hand goes back to
+  the sink and the writer thread encodes from then on; lines handed over
+  and never answered for are counted as dropped, never lost silently.
+* The program's machine is busy and the process falls behind: the
+  program waits for room, as it does for any writer that falls behind.
 * A Ctrl-C: the process ignores SIGINT and lives in a session of its own,
   so it writes what it was sent while the program handles the interrupt.
 * The program is killed: the process reads to the end of the pipe, writes
@@ -26,6 +30,7 @@ What can go wrong, and what happens then:
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import select
 import subprocess
@@ -58,7 +63,8 @@ class EncodingProcess:
         self.sent = 0
         self._named: set[Any] = set()
         self._broken = False
-        self._answered = 0  # lines the process has said it wrote
+        #: The process's last answer read: (lines written, offset, errno).
+        self._answer: tuple[int, int, int] = (0, self._start, 0)
         self._answers_left = b""  # part of an answer read so far
         _live.add(self)
 
@@ -67,30 +73,40 @@ class EncodingProcess:
         """Whether frames can still be sent (the process has not failed a send)."""
         return self._frames is not None and not self._broken
 
-    @property
-    def behind(self) -> int:
-        """Lines handed over that the process has not yet said it wrote."""
+    def unanswered(self) -> int:
+        """Read the answers that came; the lines handed over it has not yet answered for.
+
+        Called once a pump, so that the answers never fill their pipe: the
+        last one must be there to read should the process die.
+        """
         with contextlib.suppress(OSError):  # BlockingIOError: no answer since
-            data = self._answers_left + os.read(self._answers, 1 << 16)
-            whole = len(data) - len(data) % jsonlines.ANSWER.size
-            if whole:
-                size = jsonlines.ANSWER.size
-                self._answered = jsonlines.ANSWER.unpack(data[whole - size : whole])[0]
-            self._answers_left = data[whole:]
-        return self.sent - self._answered
+            self._heard(os.read(self._answers, 1 << 16))
+        return self.sent - self._answer[0]
+
+    def _heard(self, data: bytes) -> None:
+        data = self._answers_left + data
+        size = jsonlines.ANSWER.size
+        whole = len(data) - len(data) % size
+        if whole:
+            self._answer = jsonlines.ANSWER.unpack(data[whole - size : whole])
+        self._answers_left = data[whole:]
 
     def send(self, batch: list[Any], site_name: Any, last_ts: int) -> bool:
         """Hand over a batch of flat, seq-ordered slots; False if the process is gone
-        or orjson refuses the batch (the caller then encodes it)."""
+        or marshal refuses the batch (the caller then encodes it)."""
         named = [
             (site[0], site[1], site_name(site))
             for site in set(batch[6 :: jsonlines.WIDTH])
             if type(site) is tuple and site not in self._named
         ]
         try:
-            payload = orjson.dumps(batch)
-            names = orjson.dumps(named) if named else b""
-        except TypeError:  # an int past 64 bits, a lone surrogate, an odd object
+            # marshal, not JSON: a name repeated through the batch (the same
+            # str object) goes once, and the process reads binary ints and
+            # shared strings at less than half orjson.loads's cost, for a
+            # few per cent more here.  The process is this interpreter.
+            payload = marshal.dumps(batch)
+            names = marshal.dumps(named) if named else b""
+        except ValueError:  # an object marshal does not know (in a dict of fields)
             return False
         if names and not self._send(jsonlines.SITES, names, last_ts):
             return False
@@ -138,7 +154,6 @@ class EncodingProcess:
         # One that stopped reading will not read END either: no waiting for it.
         patience = PATIENCE_S if self._send(jsonlines.END, b"", 0) else 0.1
         self._close_frames()
-        answers, size = self._answers_left, jsonlines.ANSWER.size
         deadline = time.monotonic() + patience
         with contextlib.suppress(OSError):
             # Read every answer to the end of the pipe: the process's last
@@ -149,16 +164,13 @@ class EncodingProcess:
                 chunk = os.read(self._answers, 1 << 16)
                 if not chunk:
                     break
-                answers += chunk
+                self._heard(chunk)
         self._close_answers()
         if self._proc.poll() is None:
             self._proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(PATIENCE_S)
-        whole = len(answers) - len(answers) % size
-        written, offset, errno = (
-            jsonlines.ANSWER.unpack(answers[whole - size : whole]) if whole else (0, self._start, 0)
-        )
+        written, offset, errno = self._answer
         # A process killed mid-write leaves part of a line past its last
         # answer; what it wrote and never answered for is counted as lost.
         with contextlib.suppress(OSError):

@@ -282,29 +282,26 @@ class Sink:
         # free for as many again while these wait for the process.
         while batch := self._take(min(limit, ENCODE_CHUNK)):
             last_ts = self._last_ts
-            # With the process busy on earlier batches (a busy machine) and
-            # the room half taken, this batch is encoded here, on the GIL,
-            # while the process works: better than the program waiting for
-            # room while this thread waits for the process.
-            if len(self._pending) <= self._room // 2 or not process.behind:
-                self._last_ts = max(last_ts, max(batch[1::WIDTH]))
-                if process.send(batch, _site.site_name, last_ts):
-                    continue
-                self._last_ts = last_ts
-            # Helping, or orjson would not take the batch: it is encoded here.
+            self._last_ts = max(last_ts, max(batch[1::WIDTH]))
+            if process.send(batch, _site.site_name, last_ts):
+                continue
+            # Encoding here, on the GIL, whenever the process is behind was
+            # tried: it slowed the program more than waiting for room did.
+            # Only a batch marshal would not take is encoded here.
+            self._last_ts = last_ts
             if process.alive:
                 data = self._encode(batch, _site.site_name)
                 if process.send_lines(data, len(batch) // WIDTH, last_ts):
                     continue
             # Gone: the batch goes back, before anything captured since, for
             # drain_lines to encode once the process has been seen out.
-            self._last_ts = last_ts
             with self._lock:
                 self._pending[0:0] = batch
             failed = True
             break
         lines = process.sent - before
         if not (closed or failed):
+            process.unanswered()
             return lines, 0, 0
         self._process = None
         written, errno = process.close()
