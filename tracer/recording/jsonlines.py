@@ -10,11 +10,10 @@ Frames from the program to the encoding process: a header (kind, length,
 last ts) then the payload:
 
 * ``RECORDS``: ``marshal.dumps`` of a flat list of captured events in seq
-  order, ``WIDTH`` slots each (``pysink``'s layout);
+  order, ``WIDTH`` slots each (``pysink``'s layout), their sites named (the
+  program's namer knows notebooks; this process does not);
 * ``LINES``: lines already encoded, written as they are (a batch marshal
   would not take, encoded by the program);
-* ``SITES``: names of sites the records to come hold unnamed (the program's
-  namer knows notebooks; this process does not): [[file, line, name], ...];
 * ``END``: write nothing more, and exit.
 
 Answers, from the encoding process to the program, after each frame it
@@ -42,7 +41,7 @@ import orjson
 #: Slots an event takes: seq, ts, event, thread, thread_id, obj, site,
 #: fields, then four values (see pysink).
 WIDTH = 12
-RECORDS, LINES, SITES, END = 1, 2, 3, 4
+RECORDS, LINES, END = 1, 2, 3
 #: kind, payload length, the latest ts written before this frame.
 HEADER = struct.Struct("<BQq")
 #: lines written, the file offset after them, errno of a failed write (0: none).
@@ -191,6 +190,11 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _unnamed(site: Any) -> str:
+    # Sites come named; should one come raw, it is written as it is.
+    return str(site)
+
+
 def serve(frames: int, trace: int, answers: int) -> None:
     """The encoding process: read frames from fd ``frames``, write lines to fd ``trace``.
 
@@ -203,7 +207,6 @@ def serve(frames: int, trace: int, answers: int) -> None:
     source = os.fdopen(frames, "rb")
     # Progress answers never wait: the next one says the same and more.
     os.set_blocking(answers, False)
-    names: dict[Any, str] = {}
     last_ts, written, failed = 0, 0, 0
     offset = os.lseek(trace, 0, os.SEEK_CUR)
     while True:
@@ -215,14 +218,10 @@ def serve(frames: int, trace: int, answers: int) -> None:
         if len(payload) < size or kind == END:
             break
         last_ts = max(last_ts, before)
-        if kind == SITES:
-            for file, line, name in marshal.loads(payload):
-                names[file, line] = name
-            continue
         if kind == RECORDS:
             flat = marshal.loads(payload)
             records = zip(*[iter(flat)] * WIDTH, strict=True)
-            data, last_ts = encode(records, lambda s: names[tuple(s)], last_ts)
+            data, last_ts = encode(records, _unnamed, last_ts)
             lines = len(flat) // WIDTH
         else:
             data, lines = payload, payload.count(b"\n")

@@ -30,6 +30,7 @@ the file's offset after them.  What can go wrong, and what happens then:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import marshal
 import os
 import select
@@ -47,6 +48,9 @@ from tracer.recording import jsonlines
 #: before giving up on it.  Encoding a full batch takes well under a second.
 PATIENCE_S = 8.0
 
+#: The pipe's size asked for, where the OS lets it be set.
+PIPE_BYTES = 1 << 20
+
 _live: weakref.WeakSet[EncodingProcess] = weakref.WeakSet()
 
 
@@ -61,7 +65,6 @@ class EncodingProcess:
         self._start = os.lseek(fd, 0, os.SEEK_CUR)  # where its lines begin in the file
         #: Lines handed to the process so far.
         self.sent = 0
-        self._named: set[Any] = set()
         self._broken = False
         #: The process's last answer read: (lines written, offset, errno).
         self._answer: tuple[int, int, int] = (0, self._start, 0)
@@ -91,26 +94,17 @@ class EncodingProcess:
             self._answer = jsonlines.ANSWER.unpack(data[whole - size : whole])
         self._answers_left = data[whole:]
 
-    def send(self, batch: list[Any], site_name: Any, last_ts: int) -> bool:
-        """Hand over a batch of flat, seq-ordered slots; False if the process is gone
-        or marshal refuses the batch (the caller then encodes it)."""
-        named = [
-            (site[0], site[1], site_name(site))
-            for site in set(batch[6 :: jsonlines.WIDTH])
-            if type(site) is tuple and site not in self._named
-        ]
+    def send(self, batch: list[Any], last_ts: int) -> bool:
+        """Hand over a batch of flat, seq-ordered slots, sites named; False if the
+        process is gone or marshal refuses the batch (the caller then encodes it)."""
         try:
             # marshal, not JSON: a name repeated through the batch (the same
             # str object) goes once, and the process reads binary ints and
             # shared strings at less than half orjson.loads's cost, for a
             # few per cent more here.  The process is this interpreter.
             payload = marshal.dumps(batch)
-            names = marshal.dumps(named) if named else b""
         except ValueError:  # an object marshal does not know (in a dict of fields)
             return False
-        if names and not self._send(jsonlines.SITES, names, last_ts):
-            return False
-        self._named.update((file, line) for file, line, _ in named)
         if not self._send(jsonlines.RECORDS, payload, last_ts):
             return False
         self.sent += len(batch) // jsonlines.WIDTH
@@ -200,6 +194,10 @@ def start(fd: int) -> EncodingProcess | None:
     if not sys.executable or os.name != "posix":  # pipes as select() and pass_fds know them
         return None
     frames_r, frames_w = os.pipe()
+    # A frame is about 1 MB: a pipe that holds one lets a send finish while
+    # the process still encodes the frame before (Linux; 64 KB elsewhere).
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(frames_w, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     answers_r, answers_w = os.pipe()
     # orjson from where this interpreter found it: -I keeps the process from
     # PYTHON* variables and the working directory, -S from site's start-up.

@@ -136,6 +136,8 @@ class Sink:
         ident = _get_ident()
         thread: Any = _active.get(ident) or _current_thread()
         name = thread._name
+        if type(site) is tuple:
+            site = self._site_names.get(site) or self._name_site(site)
         lock = self._lock
         if not lock.acquire(False):
             take_turn(lock)
@@ -192,6 +194,8 @@ class Sink:
         if len(pending) >= self._room and not self._wait_for_room():
             self.dropped += 1
             return -1
+        if type(site) is tuple:
+            site = self._site_names.get(site) or self._name_site(site)
         lock = self._lock
         if not lock.acquire(False):
             take_turn(lock)
@@ -203,6 +207,13 @@ class Sink:
         finally:
             lock.release()
         return seq
+
+    def _name_site(self, site: Any) -> str:
+        # Sites are named at capture, once each, as the native sink names
+        # them and as pyfast does: the encoder, wherever it runs, gets names.
+        name: str = _site.site_name(site)
+        self._site_names[site] = name
+        return name
 
     def _wait_for_room(self) -> bool:
         """Wait, off the GIL, until the writer has drained; False when it never did."""
@@ -283,7 +294,7 @@ class Sink:
         while batch := self._take(min(limit, ENCODE_CHUNK)):
             last_ts = self._last_ts
             self._last_ts = max(last_ts, max(batch[1::WIDTH]))
-            if process.send(batch, _site.site_name, last_ts):
+            if process.send(batch, last_ts):
                 continue
             # Encoding here, on the GIL, whenever the process is behind was
             # tried: it slowed the program more than waiting for room did.
@@ -316,33 +327,29 @@ class Sink:
             pending = self._pending
             n = min(len(pending), limit * WIDTH)
             batch = pending[:n]
+            seqs = batch[::WIDTH]
             # A signal handler that records inside an emit queues its later
             # seq first; both are in before the lock is let go, and the cut
             # takes the earlier one along.
-            top = max(batch[::WIDTH], default=-1)
-            while n < len(pending) and pending[n] < top:
-                batch += pending[n : n + WIDTH]
-                n += WIDTH
+            top = max(seqs, default=-1)
+            if n < len(pending) and pending[n] < top:
+                while n < len(pending) and pending[n] < top:
+                    batch += pending[n : n + WIDTH]
+                    n += WIDTH
+                seqs = batch[::WIDTH]
             del pending[:n]
         finally:
             lock.release()
-        seqs = batch[::WIDTH]
         if seqs != sorted(seqs):
             records = sorted(zip(*[iter(batch)] * WIDTH, strict=True), key=_seq_of)
             batch = [slot for record in records for slot in record]
         return batch
 
     def _encode(self, batch: list[Any], site_name: Callable[[Any], str]) -> bytes:
-        names = self._site_names
-
-        def site_of(site: Any) -> str:
-            name = names.get(site)
-            if name is None:
-                name = names[site] = site_name(site)
-            return name
-
+        # Sites come named (see _name_site); site_name serves any that a
+        # caller queued unnamed.
         records = zip(*[iter(batch)] * WIDTH, strict=True)
-        data, self._last_ts = jsonlines.encode(records, site_of, self._last_ts)
+        data, self._last_ts = jsonlines.encode(records, site_name, self._last_ts)
         return data
 
 
