@@ -119,6 +119,7 @@ class Sink:
         self.blocked: dict[int, tuple[str, int, str, Any, Any, int]] = {}
         self._site_names: dict[Any, str] = {}  # a program has few call sites
         self._process: offload.EncodingProcess | None = None
+        self._taken_ts = 0
         self._offload_tried = False
 
     # --- the hot path -------------------------------------------------------
@@ -293,7 +294,7 @@ class Sink:
         # free for as many again while these wait for the process.
         while batch := self._take(min(limit, ENCODE_CHUNK)):
             last_ts = self._last_ts
-            self._last_ts = max(last_ts, max(batch[1::WIDTH]))
+            self._last_ts = max(last_ts, self._taken_ts)
             if process.send(batch, last_ts):
                 continue
             # Encoding here, on the GIL, whenever the process is behind was
@@ -319,7 +320,10 @@ class Sink:
         return lines + written - process.sent, process.sent - written, errno
 
     def _take(self, limit: int) -> list[Any]:
-        """Up to ``limit`` events off the front of ``_pending``, flat, in ``seq`` order."""
+        """Up to ``limit`` events off the front of ``_pending``, flat, in ``seq`` order.
+
+        Sets ``_taken_ts``: the latest ts among them.
+        """
         lock = self._lock
         if not lock.acquire(False):
             take_turn(lock)
@@ -328,21 +332,29 @@ class Sink:
             n = min(len(pending), limit * WIDTH)
             batch = pending[:n]
             seqs = batch[::WIDTH]
-            # A signal handler that records inside an emit queues its later
-            # seq first; both are in before the lock is let go, and the cut
-            # takes the earlier one along.
-            top = max(seqs, default=-1)
+            # Queued in seq order, but for a signal handler that records
+            # inside an emit: it queues its later seq first.  Both are in
+            # before the lock is let go, and the cut takes the earlier one
+            # along.  (In order, the last is the largest: max() costs more
+            # than the check.)
+            ordered = seqs == sorted(seqs)
+            top = (seqs[-1] if ordered else max(seqs)) if seqs else -1
             if n < len(pending) and pending[n] < top:
                 while n < len(pending) and pending[n] < top:
                     batch += pending[n : n + WIDTH]
                     n += WIDTH
                 seqs = batch[::WIDTH]
+                ordered = False
             del pending[:n]
         finally:
             lock.release()
-        if seqs != sorted(seqs):
+        if ordered:
+            # ts is read with seq under the lock: in seq order, in ts order.
+            self._taken_ts = batch[1 - WIDTH] if batch else 0
+        else:
             records = sorted(zip(*[iter(batch)] * WIDTH, strict=True), key=_seq_of)
             batch = [slot for record in records for slot in record]
+            self._taken_ts = max(batch[1::WIDTH])
         return batch
 
     def _encode(self, batch: list[Any], site_name: Callable[[Any], str]) -> bytes:
