@@ -100,8 +100,11 @@ class EncodingProcess:
         try:
             # marshal, not JSON: a name repeated through the batch (the same
             # str object) goes once, and the process reads binary ints and
-            # shared strings at less than half orjson.loads's cost, for a
-            # few per cent more here.  The process is this interpreter.
+            # shared strings at half orjson.loads's cost (85 against 210 ns
+            # an event), with a third of the memory.  Here it costs twice
+            # orjson.dumps (150 against 70 ns); over whole runs on a busy
+            # two-core machine neither came out ahead.  The process runs
+            # this interpreter, so the format is the same on both sides.
             payload = marshal.dumps(batch)
         except ValueError:  # an object marshal does not know (in a dict of fields)
             return False
