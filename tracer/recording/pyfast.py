@@ -3,17 +3,20 @@
 While a recording runs on the pure sink, ``List.append``, ``List.pop`` and
 ``Event``'s ``set``, ``clear`` and ``wait`` are the functions made here,
 each bound to that recording's sink.  A traced operation is then one Python
-frame: the call-site walk and the sink's emit are written into it, and its
-fields travel as a flat tuple under a constant key tuple instead of a dict
-(``pysink`` encodes both).  Every case they do not handle (a value or index
-of an odd kind, a thread threading did not start, a full sink, a waiter that
-must block, an object numbered by an earlier recording) they hand, having
-changed nothing, to the drop-in's traced method, which stays the reference
-for what they do: the same steps, under the same locks, the same lines.
+frame: the call-site walk (cached per call site) and the sink's emit are
+written into it, and its fields travel as plain values after a shape
+number (``jsonlines.SHAPES``) instead of a dict.  Busy locks are taken by
+turns (``pysink.take_turn``), never by blocking first.
+
+Every case they do not handle (a value or index of an odd kind, a thread
+threading did not start, a full sink, a waiter that must block, an object
+numbered by an earlier recording) they hand, having changed nothing, to the
+drop-in's traced method, which stays the reference for what they do: the
+same steps, under the same locks, the same lines.
 
 Invariants (those of ``pysink``, kept here by hand):
 * ``seq`` is taken, the clock read and the record queued (``WIDTH`` slots in
-  one ``+=``) under the sink's lock, inside the primitive's own lock.
+  one ``extend``) under the sink's lock, inside the primitive's own lock.
 * ``wait()`` on a set flag queues its begin and end lines in one hold of the
   sink's lock: a recording that stops in between could otherwise leave a
   begin line with no end and no entry in the sink's ``blocked``.
