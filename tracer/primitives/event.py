@@ -13,6 +13,7 @@ import threading
 from synctrace import schema
 from tracer.recording import capture as _capture
 from tracer.recording import names as _names
+from tracer.recording import pyfast, pysink
 from tracer.recording import recorder as _recorder
 from tracer.recording import site as _site
 
@@ -25,6 +26,8 @@ _RawCondition = threading.Condition
 # every other case, which the code below then handles: this file stays the
 # reference for what they do.
 _NATIVE = _capture.NATIVE
+# On the pure sink, pyfast's twins of those fast paths (a test may turn them off).
+_PYFAST = True
 
 
 class Event(threading.Event):
@@ -145,3 +148,28 @@ class Event(threading.Event):
 
 
 _site.internal(__file__)
+
+
+# On the pure sink, set, clear and wait while recording are pyfast's twins of
+# the native fast paths, bound to the recording; they hand every case they
+# do not handle to the methods above, which stay the reference.
+_TRACED = {name: Event.__dict__[name] for name in ("set", "clear", "wait")}
+
+
+def _switch(recording: bool) -> None:
+    methods = _TRACED
+    rec = _recorder.current
+    # _NATIVE read now: a test may turn the native paths off.
+    if recording and not _NATIVE and _PYFAST and rec is not None and _pure(rec):
+        fast = pyfast.event_methods(rec.sink, *_TRACED.values())
+        methods = dict(zip(_TRACED, fast, strict=True))
+    for name, method in methods.items():
+        setattr(Event, name, method)
+
+
+_recorder.on_recording(_switch)
+
+
+def _pure(rec: _recorder.Recorder) -> bool:
+    """Whether ``rec`` records on the pure sink (a test may give it either)."""
+    return isinstance(rec.sink, pysink.Sink)

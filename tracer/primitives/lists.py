@@ -16,6 +16,7 @@ from synctrace import schema
 from tracer.primitives.unwind import hand_over
 from tracer.recording import capture as _capture
 from tracer.recording import names as _names
+from tracer.recording import pyfast, pysink
 from tracer.recording import recorder as _recorder
 from tracer.recording import site as _site
 from tracer.recording.recorder import Recorder
@@ -31,6 +32,8 @@ _SMALL = 10**18
 # NotImplemented, having done nothing, for every other case, which the code
 # below then handles: this file stays the reference for what they do.
 _NATIVE = _capture.NATIVE
+# On the pure sink, pyfast's twins of those fast paths (a test may turn them off).
+_PYFAST = True
 _repr = reprlib.Repr()
 _repr.maxstring = _repr.maxother = _LIMIT
 
@@ -391,6 +394,13 @@ if _NATIVE:
 def _switch(recording: bool) -> None:
     # _NATIVE read now: a test may turn the native paths off.
     fast = _FAST if _NATIVE else {}
+    rec = _recorder.current
+    if recording and not _NATIVE and _PYFAST and rec is not None and _pure(rec):
+        # The pure sink's twins of the native methods, bound to this recording.
+        methods = pyfast.list_methods(
+            rec.sink, rec.generation, _TRACED["append"], _TRACED["pop"], short_repr
+        )
+        fast = dict(zip(("append", "pop"), methods, strict=True))
     for name in _SWITCHED:
         if recording:
             setattr(List, name, fast.get(name, _TRACED[name]))
@@ -400,3 +410,8 @@ def _switch(recording: bool) -> None:
 
 _switch(False)
 _recorder.on_recording(_switch)
+
+
+def _pure(rec: _recorder.Recorder) -> bool:
+    """Whether ``rec`` records on the pure sink (a test may give it either)."""
+    return isinstance(rec.sink, pysink.Sink)

@@ -5,43 +5,70 @@ writer drains it, and encodes drained events as JSON lines.  Both sinks have
 the same methods, the same behaviour and the same tests; ``capture`` picks
 one.
 
+Where the time goes, in Python: the busiest operations (List.append and
+pop, Event.set, clear and wait) are ``pyfast``'s functions, one frame each,
+while recording; encoding (``jsonlines``) is done, for a plain trace, by an
+encoding process of the sink's own (``pump``, ``offload``), so that it is
+not paid on the program's GIL; for other traces, and whenever that process
+is missing, by the writer thread (``drain_lines``).
+
 Invariants:
 * ``seq`` comes from one counter, taken inside the traced primitive's own
   critical section, so for one object ``seq`` order is the true order.
 * ``seq`` is taken, the clock read and the event queued under ``_lock``, a
   raw lock held for those three steps only (a leaf: nothing is acquired
-  under it).  ``next(counter)`` and ``list.append`` are each atomic under the
+  under it; taken, when busy, by letting the GIL go and trying again, as
+  ``pyfast._take_turn`` explains).  ``next(counter)`` and ``list.append`` are each atomic under the
   GIL, but a thread can be switched out between them; without the lock a
   starved thread's event would reach the writer after later ones, and no
   hold-back can tell a late event from a lost one.  The native sink needs no
   lock: one C call that never lets go of the GIL does the three steps.
-* ``_pending`` is only ever appended to by the program's threads and cut from
-  the front by the writer (``del p[:n]`` after reading ``n`` items), both
-  atomic under the GIL, so no event is lost between them.
+* ``_pending`` is flat: every event takes ``WIDTH`` slots, added in one
+  ``+=`` of a tuple (one C call, atomic under the GIL) by the program's
+  threads and cut from the front by the writer (``del p[:n]`` after reading
+  ``n`` slots, ``n`` a multiple of ``WIDTH``), so no event is lost between
+  them and a record is never split.  Flat, an event leaves behind no object
+  for the garbage collector to track: a tuple per event was a collection
+  every few hundred events.
 """
 
 from __future__ import annotations
 
 import _thread
 import itertools
-import json
-import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
+from tracer.recording import jsonlines, offload
+from tracer.recording import site as _site
 
-#: One captured event, in this order:
-#: (seq, ts, event, thread, thread_id, obj, site, fields).
-Captured = tuple[int, int, str, str, int, Any, Any, dict[str, Any] | None]
+#: One captured event, as ``WIDTH`` consecutive slots of ``_pending``:
+#: (seq, ts, event, thread, thread_id, obj, site, fields, v0, v1, v2, v3).
+#: ``fields`` is a dict or None, and the values None; or, from the fast
+#: paths (``pyfast``), a tuple of up to four field names, whose values are
+#: v0, v1, ... in the same order.
+Captured = tuple[Any, ...]
+WIDTH = jsonlines.WIDTH
+#: The slots after ``fields`` of an event whose fields are a dict.
+_NO_VALUES = (None, None, None, None)
+
+#: Whether ``pump`` hands encoding to a process of its own (``offload``);
+#: a test may turn it off.
+OFFLOAD = True
+#: Events encoded at a time, here or by the encoding process: small enough
+#: that a batch's lines, held twice on their way out, stay a few MB, and
+#: that a few batches in flight keep both processes busy.
+ENCODE_CHUNK = 1 << 14
 
 #: How long an emit waits for room before counting its event as dropped.
 ROOM_PATIENCE_S = 5.0
 
 _monotonic_ns = time.monotonic_ns
 _get_ident = _thread.get_ident
+#: Tries (each after letting the GIL go) before blocking on a busy lock.
+_TURNS = 100
 _active = threading._active  # type: ignore[attr-defined]
 _current_thread = threading.current_thread
 _sleep = time.sleep
@@ -56,16 +83,34 @@ def _thread_name(ident: int) -> str:
     return name
 
 
+def take_turn(lock: Any) -> None:
+    """Acquire ``lock``, held by another thread, without joining a lock convoy."""
+    # A thread that blocks on a lock takes it, when it is let go, without
+    # the GIL, then waits for the GIL while holding it; the thread that let
+    # it go, holding the GIL, blocks on it at its next operation, and so on:
+    # every operation a hand-over of both, two context switches.  Letting
+    # the GIL go (sleep(0)) and trying again takes the lock only while
+    # holding the GIL.  A holder that keeps it long (a reference path
+    # waiting on something) is waited for by blocking, after a while.
+    for _ in range(_TURNS):
+        _sleep(0)
+        if lock.acquire(False):
+            return
+    lock.acquire()
+
+
 class Sink:
     """Events of one recording between capture and the writer."""
 
     def __init__(self, first_seq: int = 0, max_pending: int = 1 << 18) -> None:
         self._counter = itertools.count(first_seq)
-        self._pending: list[Captured] = []
+        self._pending: list[Any] = []  # WIDTH slots an event
         # Reentrant: a signal handler may record in the middle of an emit.
         self._lock = _thread.RLock()
         self._last_ts = 0
         self._max_pending = max_pending
+        #: Slots of ``_pending`` that ``max_pending`` events take.
+        self._room = max_pending * WIDTH
         self._open = True
         #: Events that could not be kept (no room in time, or closed mid-way).
         self.dropped = 0
@@ -73,6 +118,9 @@ class Sink:
         #: blocking call that has begun and not ended.
         self.blocked: dict[int, tuple[str, int, str, Any, Any, int]] = {}
         self._site_names: dict[Any, str] = {}  # a program has few call sites
+        self._process: offload.EncodingProcess | None = None
+        self._taken_ts = 0
+        self._offload_tried = False
 
     # --- the hot path -------------------------------------------------------
 
@@ -83,17 +131,24 @@ class Sink:
         if not self._open:
             return -1
         pending = self._pending
-        if len(pending) >= self._max_pending and not self._wait_for_room():
+        if len(pending) >= self._room and not self._wait_for_room():
             self.dropped += 1
             return -1
         ident = _get_ident()
         thread: Any = _active.get(ident) or _current_thread()
         name = thread._name
-        with self._lock:
+        if type(site) is tuple:
+            site = self._site_names.get(site) or self._name_site(site)
+        lock = self._lock
+        if not lock.acquire(False):
+            take_turn(lock)
+        try:
             if not self._open:  # closed while this thread looked for room
                 return -1
             seq = next(self._counter)
-            pending.append((seq, _monotonic_ns(), event, name, ident, obj, site, fields))
+            pending += (seq, _monotonic_ns(), event, name, ident, obj, site, fields, *_NO_VALUES)
+        finally:
+            lock.release()
         return seq
 
     def emit_as(
@@ -136,20 +191,35 @@ class Sink:
     ) -> int:
         if not self._open:
             return -1
-        if len(self._pending) >= self._max_pending and not self._wait_for_room():
+        pending = self._pending
+        if len(pending) >= self._room and not self._wait_for_room():
             self.dropped += 1
             return -1
-        with self._lock:
+        if type(site) is tuple:
+            site = self._site_names.get(site) or self._name_site(site)
+        lock = self._lock
+        if not lock.acquire(False):
+            take_turn(lock)
+        try:
             if not self._open:
                 return -1
             seq = next(self._counter)
-            self._pending.append((seq, _monotonic_ns(), event, thread, ident, obj, site, fields))
+            pending += (seq, _monotonic_ns(), event, thread, ident, obj, site, fields, *_NO_VALUES)
+        finally:
+            lock.release()
         return seq
+
+    def _name_site(self, site: Any) -> str:
+        # Sites are named at capture, once each, as the native sink names
+        # them and as pyfast does: the encoder, wherever it runs, gets names.
+        name: str = _site.site_name(site)
+        self._site_names[site] = name
+        return name
 
     def _wait_for_room(self) -> bool:
         """Wait, off the GIL, until the writer has drained; False when it never did."""
         deadline = _monotonic_ns() + int(ROOM_PATIENCE_S * 1e9)
-        while len(self._pending) >= self._max_pending:
+        while len(self._pending) >= self._room:
             if not self._open or _monotonic_ns() > deadline:
                 return False
             _sleep(0.0005)
@@ -160,12 +230,13 @@ class Sink:
     @property
     def pending(self) -> int:
         """Events captured and not yet drained."""
-        return len(self._pending)
+        return len(self._pending) // WIDTH
 
     def wait(self, timeout: float, threshold: int) -> None:
         """Return after ``timeout`` seconds, or sooner once ``threshold`` events wait."""
         deadline = time.monotonic() + timeout
-        while len(self._pending) < threshold and self._open:
+        slots = threshold * WIDTH
+        while len(self._pending) < slots and self._open:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
@@ -189,73 +260,111 @@ class Sink:
         self, limit: int, site_name: Callable[[Any], str], final: bool = False
     ) -> tuple[bytes, int]:
         """``drain()``, and how many lines the bytes hold, so the writer need not count them."""
-        with self._lock:
-            pending = self._pending
-            n = min(len(pending), limit)
-            batch = pending[:n]
-            # A signal handler that records inside an emit queues its later
-            # seq first; both are in before the lock is let go, and the cut
-            # takes the earlier one along.
-            top = max((record[0] for record in batch), default=-1)
-            while n < len(pending) and pending[n][0] < top:
-                batch.append(pending[n])
-                n += 1
-            del pending[:n]
+        if self._process is not None:
+            return b"", 0  # the encoding process writes them: see pump()
+        batch = self._take(min(limit, ENCODE_CHUNK))
         if not batch:
             return b"", 0
-        batch.sort(key=_seq_of)
-        return self._encode(batch, site_name), len(batch)  # one line per event
+        return self._encode(batch, site_name), len(batch) // WIDTH  # one line per event
 
-    def _encode(self, batch: list[Captured], site_name: Callable[[Any], str]) -> bytes:
-        # structlog's JSONRenderer lays out trace.start and trace.end; event
-        # lines take the same layout straight to orjson, which is all that
-        # renderer does, at half the cost per line.  Each line goes into one
-        # buffer at once: orjson's results are over-allocated, and keeping
-        # thousands of them alive until a join costs ten times the encoding.
-        dumps, names, newline = orjson.dumps, self._site_names, orjson.OPT_APPEND_NEWLINE
-        last_ts = self._last_ts
-        out = bytearray()
-        add = out.extend
-        for seq, ts, event, thread, ident, obj, site, fields in batch:
-            if ts < last_ts:
-                ts = last_ts
-            last_ts = ts
-            line: dict[str, Any] = {
-                "event": event,
-                "ts": ts,
-                "seq": seq,
-                "thread": thread,
-                "thread_id": ident,
-            }
-            if obj is not None:
-                line["obj"] = obj
-            if site is not None:
-                name = names.get(site)
-                if name is None:
-                    name = names[site] = site_name(site)
-                line["site"] = name
-            if fields:
-                for key, value in fields.items():
-                    if value is not None:
-                        line[key] = value
-            try:
-                add(dumps(line, option=newline))
-            except TypeError:  # orjson refuses an int past 64 bits and a lone surrogate
-                add(_render_refused(line) + b"\n")
-        self._last_ts = last_ts
-        return bytes(out)
+    def pump(self, fd: int, limit: int) -> tuple[int, int, int]:
+        """Hand what waits, ``limit`` events a batch, to an encoding process writing to ``fd``.
 
+        The native sink's ``pump``, with the encoding moved off the
+        program's GIL (``offload``) where the native one moves it off the
+        GIL.  Returns (lines written, lines lost, errno of a failed write or
+        0), as the native one does, counting lines as written once the
+        process has them; the sink's closing (or the process failing) ends
+        the process, and its answer corrects the count: lines it was handed
+        and never wrote come back as negative written and as lost.
+        Whatever is left once the process is gone (or when it cannot start)
+        ``drain_lines`` encodes.
+        """
+        process = self._process
+        if process is None:
+            if self._offload_tried or not OFFLOAD:
+                return 0, 0, 0
+            self._offload_tried = True
+            process = self._process = offload.start(fd)
+            if process is None:
+                return 0, 0, 0
+        closed = not self._open  # read first: once closed, this pump takes every event
+        before, failed = process.sent, False
+        # Taken a frame's worth at a time: all at once would leave the room
+        # free for as many again while these wait for the process.
+        while batch := self._take(min(limit, ENCODE_CHUNK)):
+            last_ts = self._last_ts
+            self._last_ts = max(last_ts, self._taken_ts)
+            if process.send(batch, last_ts):
+                continue
+            # Encoding here, on the GIL, whenever the process is behind was
+            # tried: it slowed the program more than waiting for room did.
+            # Only a batch marshal would not take is encoded here.
+            self._last_ts = last_ts
+            if process.alive:
+                data = self._encode(batch, _site.site_name)
+                if process.send_lines(data, len(batch) // WIDTH, last_ts):
+                    continue
+            # Gone: the batch goes back, before anything captured since, for
+            # drain_lines to encode once the process has been seen out.
+            with self._lock:
+                self._pending[0:0] = batch
+            failed = True
+            break
+        lines = process.sent - before
+        if not (closed or failed):
+            process.unanswered()
+            return lines, 0, 0
+        self._process = None
+        written, errno = process.close()
+        return lines + written - process.sent, process.sent - written, errno
 
-def _render_refused(line: dict[str, Any]) -> bytes:
-    # The batch has already left ``_pending``: raising here would lose all
-    # of it.  json writes big ints as digits and escapes surrogates; NaN and
-    # infinities become null, as orjson writes them.
-    finite = {
-        key: None if isinstance(value, float) and not math.isfinite(value) else value
-        for key, value in line.items()
-    }
-    return json.dumps(finite, default=repr, separators=(",", ":")).encode()
+    def _take(self, limit: int) -> list[Any]:
+        """Up to ``limit`` events off the front of ``_pending``, flat, in ``seq`` order.
+
+        Sets ``_taken_ts``: the latest ts among them.
+        """
+        lock = self._lock
+        if not lock.acquire(False):
+            take_turn(lock)
+        try:
+            pending = self._pending
+            n = min(len(pending), limit * WIDTH)
+            batch = pending[:n]
+            seqs = batch[::WIDTH]
+            # Queued in seq order, but for a signal handler that records
+            # inside an emit: it queues its later seq first.  Both are in
+            # before the lock is let go, and the cut takes the earlier one
+            # along.  (In order, the last is the largest: max() costs more
+            # than the check.)
+            ordered = seqs == sorted(seqs)
+            top = (seqs[-1] if ordered else max(seqs)) if seqs else -1
+            if n < len(pending) and pending[n] < top:
+                while n < len(pending) and pending[n] < top:
+                    batch += pending[n : n + WIDTH]
+                    n += WIDTH
+                seqs = batch[::WIDTH]
+                ordered = False
+            del pending[:n]
+        finally:
+            lock.release()
+        if ordered:
+            # ts is read with seq under the lock: in seq order, in ts order.
+            self._taken_ts = batch[1 - WIDTH] if batch else 0
+        else:
+            records = sorted(zip(*[iter(batch)] * WIDTH, strict=True), key=_seq_of)
+            batch = [slot for record in records for slot in record]
+            self._taken_ts = max(batch[1::WIDTH])
+        return batch
+
+    def _encode(self, batch: list[Any], site_name: Callable[[Any], str]) -> bytes:
+        # Sites come named (see _name_site); site_name serves any that a
+        # caller queued unnamed.
+        records = zip(*[iter(batch)] * WIDTH, strict=True)
+        data, self._last_ts = jsonlines.encode(records, site_name, self._last_ts)
+        return data
 
 
 def _seq_of(record: Captured) -> int:
-    return record[0]
+    seq: int = record[0]
+    return seq

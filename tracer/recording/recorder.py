@@ -278,9 +278,10 @@ class Recorder:
     def _write_loop(self) -> None:
         sink, writer = self._sink, self._writer
         # The native sink writes a plain trace's lines itself, with the GIL
-        # once a batch (see Sink.pump); compressed and redacted traces, and
-        # the pure sink, go through drain_lines() and the writer.  Whatever
-        # pump leaves (nothing, unless a write failed) the loop below drains.
+        # once a batch, and the pure sink has an encoding process write them
+        # (see Sink.pump); compressed and redacted traces go through
+        # drain_lines() and the writer.  Whatever pump leaves (nothing,
+        # unless a write failed) the loop below drains.
         pump = getattr(sink, "pump", None)
         # The native sink lets written records' references go lazily (see
         # Sink.trim); the pure one lets them go as it drains.
