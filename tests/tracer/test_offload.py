@@ -71,6 +71,29 @@ def test_no_process_means_the_writer_thread_encodes(
     assert lines[-1]["events_dropped"] == 0
 
 
+@pytest.mark.parametrize(
+    ("executable", "frozen"),
+    [("/opt/app/bin/myapp", False), (sys.executable, True)],
+    ids=["embedded", "frozen"],
+)
+def test_an_application_that_is_not_python_is_never_started_as_the_encoder(
+    pure: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    executable: str,
+    frozen: bool,
+) -> None:
+    """An embedding or frozen application's sys.executable is its own program: the writer
+    thread encodes instead of starting it."""
+    monkeypatch.setattr(sys, "executable", executable)
+    if frozen:
+        monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert offload.start(os.open(tmp_path / "x", os.O_WRONLY | os.O_CREAT)) is None
+    lines = record(tmp_path / "t.jsonl", 20)
+    assert lines[-1]["events_written"] == len(lines) - 1 == 1 + 20 * 8
+    assert lines[-1]["events_dropped"] == 0
+
+
 def test_a_killed_process_loses_only_what_it_held_and_says_so(pure: None, tmp_path: Path) -> None:
     """Killing the encoding process mid-recording leaves whole lines, counts what it held
     unwritten as dropped, and the program writes the events after it."""

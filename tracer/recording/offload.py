@@ -192,9 +192,25 @@ class EncodingProcess:
         self._close_answers()
 
 
+def _interpreter() -> str | None:
+    """The Python interpreter to run the process with, or None when there is none to trust.
+
+    An application that embeds or freezes Python (PyInstaller, uWSGI) has
+    its own program as ``sys.executable``: started with our arguments it
+    would run the application again, not an encoder.
+    """
+    exe = sys.executable
+    if not exe or getattr(sys, "frozen", False):
+        return None
+    if not os.path.basename(exe).lower().startswith(("python", "pypy")):
+        return None
+    return exe
+
+
 def start(fd: int) -> EncodingProcess | None:
     """Start an encoding process writing to ``fd``; None if it cannot start."""
-    if not sys.executable or os.name != "posix":  # pipes as select() and pass_fds know them
+    exe = _interpreter()
+    if exe is None or os.name != "posix":  # pipes as select() and pass_fds know them
         return None
     frames_r, frames_w = os.pipe()
     # A frame is about 1 MB: a pipe that holds one lets a send finish while
@@ -209,7 +225,7 @@ def start(fd: int) -> EncodingProcess | None:
         "import sys; sys.path.append(sys.argv[1]); "
         "import runpy; runpy.run_path(sys.argv[2], run_name='__main__')"
     )
-    argv = [sys.executable, "-I", "-S", "-c", code, orjson_home, jsonlines.__file__]
+    argv = [exe, "-I", "-S", "-c", code, orjson_home, jsonlines.__file__]
     try:
         proc = subprocess.Popen(
             [*argv, str(frames_r), str(fd), str(answers_w)],
