@@ -54,7 +54,9 @@ def containers(events: pl.LazyFrame) -> pl.LazyFrame:
         traffic.join(left_behind, on="obj", how="left")
         .join(_order(events), on="obj", how="left")
         .join(_residency(_items(events)), on="obj", how="left")
-        .with_columns(pl.col("stranded", "left").fill_null(0).cast(pl.UInt32))
+        .with_columns(
+            pl.col("obj").cast(pl.String), pl.col("stranded", "left").fill_null(0).cast(pl.UInt32)
+        )
         .select(
             "obj",
             "added",

@@ -268,7 +268,8 @@ def problems(trace: Trace) -> pl.LazyFrame:
 def _mismatched_ends(events: pl.LazyFrame) -> pl.LazyFrame:
     """Runs with an end line that does not end its begin (another kind, thread or object)."""
     ends_of = pl.DataFrame(
-        {"event": list(schema.BLOCKING), "closed_by": list(schema.BLOCKING.values())}
+        {"event": list(schema.BLOCKING), "closed_by": list(schema.BLOCKING.values())},
+        schema={"event": ANALYZED["event"], "closed_by": ANALYZED["event"]},
     ).lazy()
     begins = (
         events.filter(pl.col("event").is_in(list(schema.BLOCKING)))
@@ -654,9 +655,7 @@ def _narrow(piece: pl.DataFrame) -> pl.DataFrame:
     """
     nulls = piece.null_count().row(0)
     return piece.select(
-        pl.col(name).cast(pl.Binary).cast(dtype)
-        if dtype == pl.String
-        else pl.col(name).cast(dtype)
+        pl.col(name).cast(pl.Binary).cast(dtype) if dtype == pl.String else pl.col(name).cast(dtype)
         for (name, dtype), missing in zip(ANALYZED.items(), nulls, strict=True)
         if missing < piece.height
     )
