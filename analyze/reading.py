@@ -678,13 +678,18 @@ def _pieces(source: str | bytes, torn: bool) -> Iterator[bytes]:
             yield source[at:cut]
             at = cut
         return
-    rest = b""
+    rest = b""  # a line longer than a piece, so far
     with open(source, "rb") as fh:
-        for block in iter(lambda: fh.read(_PARSE_PIECE), b""):
-            block = rest + block
+        while block := fh.read(_PARSE_PIECE):
             cut = block.rfind(b"\n") + 1
-            rest = block[cut:]
-            if cut:
-                yield block[:cut]
+            if not cut:
+                rest += block
+                continue
+            # The line cut in two is read again with the next piece: cheaper
+            # than gluing its halves onto a copy of a whole piece.
+            fh.seek(cut - len(block), os.SEEK_CUR)
+            whole = block if cut == len(block) else block[:cut]
+            yield rest + whole if rest else whole
+            rest = b""
     if rest and not torn:
         yield rest
