@@ -49,8 +49,49 @@ def _findings(found: pl.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
+def _findings_json(found: pl.DataFrame) -> orjson.Fragment:
+    """The findings as the JSON text ``orjson.dumps(_findings(found), OPT_INDENT_2)`` writes,
+    indented for their place in the report, built a column at a time.
+
+    A busy trace has a finding per round, and a dict per finding cost more
+    than the rest of the report (0.27 s of 0.4 s on 124k findings).  Each
+    value is encoded by orjson as the dicts' would be: every distinct name
+    once, messages and times one by one; polars then lays out the lines.
+    """
+    if found.height == 0:
+        return orjson.Fragment(b"[]")
+    times = orjson.dumps([round(ts, 9) for ts in found.get_column("ts_s").to_list()])
+    encoded = {
+        "ts_s": pl.Series(times[1:-1].decode().split(",")),
+        "message": pl.Series([orjson.dumps(m).decode() for m in found["message"].to_list()]),
+    }
+    for key in ("kind", "severity", "thread", "obj", "site", "file"):
+        names = found.get_column(key).unique().drop_nulls().to_list()
+        encoded[key] = found.get_column(key).replace_strict(
+            {name: orjson.dumps(name).decode() for name in names},
+            default="null",
+            return_dtype=pl.String,
+        )
+    for key in ("run", "seq", "cause"):
+        encoded[key] = found.get_column(key).cast(pl.String).fill_null("null")
+    # Each finding as orjson indents it, two levels down: the key lines
+    # are text, the values the encoded columns.
+    parts: list[pl.Expr] = []
+    for n, (key, column) in enumerate(_FINDING_KEYS.items()):
+        head = "    {\n" if n == 0 else ",\n"
+        parts += [pl.lit(f"{head}      {orjson.dumps(key).decode()}: "), pl.col(column)]
+    parts.append(pl.lit("\n    }"))
+    rows = pl.DataFrame(encoded).select(pl.concat_str(parts).str.join(",\n")).item()
+    return orjson.Fragment(f"[\n{rows}\n  ]")
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-ready data."""
+    return _document(report, _findings(report.findings))
+
+
+def _document(report: Report, findings: Any) -> dict[str, Any]:
+    """The report's JSON document, with ``findings`` as its findings."""
     info = report.trace
     return {
         "report": schema.SCHEMA_MAJOR,
@@ -98,7 +139,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             }
             for c in report.causes.iter_rows(named=True)
         ],
-        "findings": _findings(report.findings),
+        "findings": findings,
         "containers": {
             c["obj"]: {
                 "added": c["added"],
@@ -124,4 +165,5 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report, *, show_all: bool = False) -> str:
     """The report as indented JSON, every finding listed (``show_all`` changes nothing)."""
-    return orjson.dumps(report_dict(report), option=orjson.OPT_INDENT_2).decode() + "\n"
+    document = _document(report, _findings_json(report.findings))
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
