@@ -20,6 +20,9 @@ from synctrace import schema
 
 KIND: Final = "hang"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset(WAITS),)
+
 #: Wakers named in a hang's message before the rest are counted.
 NAMED_WAKERS: Final = 3
 
