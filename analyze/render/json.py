@@ -61,17 +61,9 @@ def _findings_json(found: pl.DataFrame) -> orjson.Fragment:
     if found.height == 0:
         return orjson.Fragment(b"[]")
     times = orjson.dumps([round(ts, 9) for ts in found.get_column("ts_s").to_list()])
-    encoded = {
-        "ts_s": pl.Series(times[1:-1].decode().split(",")),
-        "message": pl.Series([orjson.dumps(m).decode() for m in found["message"].to_list()]),
-    }
-    for key in ("kind", "severity", "thread", "obj", "site", "file"):
-        names = found.get_column(key).unique().drop_nulls().to_list()
-        encoded[key] = found.get_column(key).replace_strict(
-            {name: orjson.dumps(name).decode() for name in names},
-            default="null",
-            return_dtype=pl.String,
-        )
+    encoded = {"ts_s": pl.Series(times[1:-1].decode().split(","))}
+    for key in ("kind", "severity", "thread", "obj", "site", "file", "message"):
+        encoded[key] = _strings(found.get_column(key), few=key != "message")
     for key in ("run", "seq", "cause"):
         encoded[key] = found.get_column(key).cast(pl.String).fill_null("null")
     # Each finding as orjson indents it, two levels down: the key lines
@@ -83,6 +75,36 @@ def _findings_json(found: pl.DataFrame) -> orjson.Fragment:
     parts.append(pl.lit("\n    }"))
     rows = pl.DataFrame(encoded).select(pl.concat_str(parts).str.join(",\n")).item()
     return orjson.Fragment(f"[\n{rows}\n  ]")
+
+
+#: What JSON escapes in a string: a quote, a backslash, control characters.
+_ESCAPED: Final = r'["\\\x00-\x1f]'
+
+
+def _strings(column: pl.Series, *, few: bool) -> pl.Series:
+    """A text column as JSON strings (null as ``null``), each as orjson writes it.
+
+    ``few``: the column repeats a few names, each encoded once.  Otherwise
+    only the values JSON escapes something in go through orjson; the rest
+    (nearly every message) are written between quotes as they are, which
+    is what orjson writes for them (it leaves non-ASCII text unescaped).
+    """
+    odd = column.filter(column.str.contains(_ESCAPED)) if not few else column.drop_nulls()
+    spelled = {text: orjson.dumps(text).decode() for text in odd.unique().to_list()}
+    quoted = pl.concat_str([pl.lit('"'), pl.col("text"), pl.lit('"')])
+    return (
+        pl.DataFrame({"text": column})
+        .select(
+            pl.when(pl.col("text").is_null())
+            .then(pl.lit("null"))
+            .otherwise(
+                pl.col("text").replace_strict(spelled, default=quoted, return_dtype=pl.String)
+                if spelled
+                else quoted
+            )
+        )
+        .to_series()
+    )
 
 
 def report_dict(report: Report) -> dict[str, Any]:

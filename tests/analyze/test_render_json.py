@@ -43,7 +43,9 @@ def test_null_fields_and_odd_numbers_are_written_as_orjson_does(
         [
             row,
             {**row, "obj": None, "site": None, "thread": None, "cause": None, "ts_s": 1e-05},
-            {**row, "ts_s": 123456.1234567891, "message": "\x00\x1f\u2028 é"},
+            {**row, "ts_s": 123456.1234567891, "message": '\x00\x1f\u2028 é\x7f \\ "'},
+            {**row, "message": 'only "quoted"'},
+            {**row, "message": "only back\\slashed"},
         ],
         schema=report.findings.schema,
     )
