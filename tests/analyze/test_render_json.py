@@ -59,3 +59,14 @@ def test_no_findings_is_an_empty_list(report_of: BuildReport) -> None:
     assert report.findings.height == 0
     assert render_json(report) == dumped(report)
     assert '"findings": []' in render_json(report)
+
+
+def test_findings_written_in_several_slices_join_up(
+    recorder: Recorder, report_of: BuildReport
+) -> None:
+    """More findings than one slice of text holds read as one list, commas and brackets right."""
+    recorder.set()
+    report = report_of(recorder)
+    many = pl.concat([report.findings] * 40_000).with_columns(seq=pl.int_range(40_000))
+    report = replace(report, findings=many)
+    assert render_json(report) == dumped(report)
