@@ -1,8 +1,10 @@
 """Reading trace files into one lazy frame, and saying clearly why one is unusable.
 
 The happy path never loops over lines in Python: each file is handed to
-polars' NDJSON reader with an explicit schema, and only the first and last
-lines (the run's metadata) are parsed with :mod:`json`.  When polars
+polars' NDJSON reader with an explicit schema, a piece of whole lines at a
+time, each piece narrowed to the analysed columns as soon as it is parsed;
+only the first and last lines (the run's metadata) are parsed with
+:mod:`json`.  When polars
 cannot read a file, or the check query (:func:`problems`) finds a line
 breaking the format's rules or a second run, :func:`salvage` walks those
 files line by line (``validate.LineChecker``), keeps what can be used and

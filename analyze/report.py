@@ -1,9 +1,10 @@
 """Composing the detectors and tables into one report, read in a single pass.
 
-Everything up to :func:`build_report` is a lazy plan; here it is collected
-once with ``pl.collect_all`` so that polars reads each file once and shares
-the work the detectors have in common (the unheard-set analysis, say).  The
-causes are then grouped from the collected findings.
+Everything up to :func:`build_report` is a lazy plan over the lines; here
+the lines are read into memory once (a Parquet trace stays a streamed
+scan), the frames several detectors read are computed once
+(``frames.sharing``), and each detector and table is collected in turn.
+The causes are then grouped from the collected findings.
 """
 
 from __future__ import annotations
@@ -196,14 +197,14 @@ def build_report(trace: Trace, *, contention_ms: float | None = None) -> Report:
         trace, again = _checked(reading.salvage(trace, broken), engine)
         if again is None:
             reading.diagnose(trace, "polars could not read the lines that passed the checks")
-    # Which events the lines have: a detector with nothing to look at (no
-    # lock line for the lock detectors, say) is not run, which on a small
-    # trace is most of the report's time.
-    names = trace.events.group_by("event").len().collect(engine=engine)
-    present = set(names["event"].cast(pl.String).to_list())
-    if engine == "in-memory" and names["len"].sum() >= STREAMED_FROM:
-        engine = "streaming"
     try:
+        # Which events the lines have: a detector with nothing to look at
+        # (no lock line for the lock detectors, say) is not run, which on a
+        # small trace is most of the report's time.
+        names = trace.events.group_by("event").len().collect(engine=engine)
+        present = set(names["event"].cast(pl.String).to_list())
+        if engine == "in-memory" and names["len"].sum() >= STREAMED_FROM:
+            engine = "streaming"
         with sharing(engine):
             plans = [
                 trace.events.group_by(RUN).agg(
