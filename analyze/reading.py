@@ -603,6 +603,8 @@ def _count_newlines(path: str) -> int:
 def _scan(source: str | bytes, torn_line: int | None, stream: bool) -> pl.LazyFrame:
     """JSON lines (a path, or decompressed bytes) as a lazy frame of typed trace fields.
 
+    ``stream``: every field of the format, as polars' streaming scan;
+    otherwise the analysed fields, read a piece at a time when collected.
     Fields absent from a line (the tracer leaves out those that are null)
     are null, as are fields the schema names and no line has.
     """
@@ -649,15 +651,10 @@ def _read_pieces(source: str | bytes, torn: bool) -> pl.DataFrame:
 
 
 def _narrow(piece: pl.DataFrame) -> pl.DataFrame:
-    """A parsed piece in ANALYZED's dtypes, without the columns no line of it has.
-
-    The parser's text columns keep the buffers they were built in (several
-    times their contents) until they are copied; the round trip through
-    Binary copies them into buffers of their own size.
-    """
+    """A parsed piece in ANALYZED's dtypes, without the columns no line of it has."""
     nulls = piece.null_count().row(0)
     return piece.select(
-        pl.col(name).cast(pl.Binary).cast(dtype) if dtype == pl.String else pl.col(name).cast(dtype)
+        pl.col(name).cast(dtype)
         for (name, dtype), missing in zip(ANALYZED.items(), nulls, strict=True)
         if missing < piece.height
     )
