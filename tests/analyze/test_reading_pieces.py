@@ -102,3 +102,14 @@ def test_the_streaming_engine_finds_what_the_in_memory_one_does(
     assert_frame_equal(streamed.containers, in_memory.containers)
     assert_frame_equal(streamed.threads, in_memory.threads)
     assert_frame_equal(streamed.causes, in_memory.causes)
+
+
+def test_sound_runs_read_together_have_no_problems(write_trace: WriteTrace) -> None:
+    """The check compares a line with the one before it in its own run, not the last of another."""
+    first, second = write_trace(busy(Recorder())), write_trace(busy(Recorder()))
+    trace = load_traces([first, second])
+    assert reading.problems(trace).collect().height == 0
+    lines = second.read_text().splitlines(keepends=True)
+    lines[3], lines[4] = lines[4], lines[3]
+    second.write_text("".join(lines))
+    assert reading.problems(load_traces([first, second])).collect()[RUN].to_list() == [1]
