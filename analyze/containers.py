@@ -54,7 +54,9 @@ def containers(events: pl.LazyFrame) -> pl.LazyFrame:
         traffic.join(left_behind, on="obj", how="left")
         .join(_order(events), on="obj", how="left")
         .join(_residency(_items(events)), on="obj", how="left")
-        .with_columns(pl.col("stranded", "left").fill_null(0).cast(pl.UInt32))
+        .with_columns(
+            pl.col("obj").cast(pl.String), pl.col("stranded", "left").fill_null(0).cast(pl.UInt32)
+        )
         .select(
             "obj",
             "added",
@@ -75,14 +77,22 @@ def containers(events: pl.LazyFrame) -> pl.LazyFrame:
 
 def _items(events: pl.LazyFrame) -> pl.LazyFrame:
     """One row per (run, obj, item): when it was added, taken, and when it left at all."""
-    moves = item_lines(events)
     added, taken, left = pl.col("delta") > 0, pl.col("event").is_in(_TAKES), pl.col("delta") < 0
-    return moves.group_by(*_KEY, "item").agg(
-        add_seq=pl.col("seq").filter(added).first(),
-        add_ts=pl.col("ts").filter(added).first(),
-        take_seq=pl.col("seq").filter(taken).first(),
-        take_ts=pl.col("ts").filter(taken).first(),
-        leave_seq=pl.col("seq").filter(left).first(),
+    # Each value is picked out on every line first and the groups take their
+    # first non-null: a filter inside the aggregation ran per group, twice
+    # as slow on 250k items.
+    picked = {
+        "add_seq": pl.when(added).then("seq"),
+        "add_ts": pl.when(added).then("ts"),
+        "take_seq": pl.when(taken).then("seq"),
+        "take_ts": pl.when(taken).then("ts"),
+        "leave_seq": pl.when(left).then("seq"),
+    }
+    return (
+        item_lines(events)
+        .select(*_KEY, "item", **picked)
+        .group_by(*_KEY, "item")
+        .agg(pl.col(name).drop_nulls().first() for name in picked)
     )
 
 
@@ -126,7 +136,9 @@ def _fifo(events: pl.LazyFrame) -> pl.LazyFrame:
     older_left = pl.col("leave_seq").fill_null(_NEVER).cum_max().shift(1).over(_KEY)
     return (
         _items(events)
-        .sort(*_KEY, "item")
+        # By the object's code, not its name: any order of the objects
+        # will do, and comparing names made this sort four times slower.
+        .sort(RUN, pl.col("obj").to_physical(), "item")
         .with_columns(older_left=older_left)
         .filter(pl.col("take_seq").is_not_null())
         .group_by(_KEY)

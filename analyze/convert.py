@@ -37,7 +37,7 @@ def convert(source: str, target: str) -> TraceFile:
     whole as a frame.  Raises TraceError for an unusable source, naming the
     first bad line, and when ``target`` cannot be written.
     """
-    f, lines = open_run(source)
+    f, lines = open_run(source, stream=True)
     if f.kind == "parquet":
         raise TraceError(f"{source}: is already Parquet; give `analyze report` the file itself")
     if os.path.exists(target) and os.path.samefile(source, target):

@@ -51,7 +51,7 @@ from typing import Final
 
 import polars as pl
 
-from analyze.columns import RUN
+from analyze.columns import NAME, RUN, name_lit
 from analyze.findings._holds import lock_holders
 from analyze.frames import lines_of, run_endings, shared
 from analyze.waits import unended
@@ -199,7 +199,7 @@ def can_go(states: pl.LazyFrame, waking: pl.LazyFrame) -> pl.LazyFrame:
         _settle,
         schema={
             RUN: pl.Int64(),
-            "thread": pl.String(),
+            "thread": NAME,
             "thread_id": pl.Int64(),
             "can_go": pl.Boolean(),
         },
@@ -289,7 +289,7 @@ def _acts(events: pl.LazyFrame) -> pl.LazyFrame:
         return lines_of(events, names).select(
             RUN,
             "obj",
-            pl.lit(ends).alias("event"),
+            name_lit(ends).alias("event"),
             pl.col("thread").alias("waker"),
             pl.col("thread_id").alias("waker_id"),
             pl.format(relation, pl.col("obj")).alias("relation"),
@@ -310,7 +310,7 @@ def _acts(events: pl.LazyFrame) -> pl.LazyFrame:
         .select(
             RUN,
             "obj",
-            pl.lit(schema.SEM_ACQUIRE_BEGIN).alias("event"),
+            name_lit(schema.SEM_ACQUIRE_BEGIN).alias("event"),
             pl.col("thread").alias("waker"),
             pl.col("thread_id").alias("waker_id"),
             pl.format("holds {}", pl.col("obj")).alias("relation"),
@@ -320,7 +320,7 @@ def _acts(events: pl.LazyFrame) -> pl.LazyFrame:
     lock_holder = lock_holders(events).select(
         RUN,
         "obj",
-        pl.lit(schema.LOCK_ACQUIRE_BEGIN).alias("event"),
+        name_lit(schema.LOCK_ACQUIRE_BEGIN).alias("event"),
         pl.col("holder").alias("waker"),
         pl.col("holder_id").alias("waker_id"),
         pl.format("holds {}", pl.col("obj")).alias("relation"),

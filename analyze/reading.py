@@ -1,8 +1,10 @@
 """Reading trace files into one lazy frame, and saying clearly why one is unusable.
 
 The happy path never loops over lines in Python: each file is handed to
-polars' NDJSON reader with an explicit schema, and only the first and last
-lines (the run's metadata) are parsed with :mod:`json`.  When polars
+polars' NDJSON reader with an explicit schema, a piece of whole lines at a
+time, each piece narrowed to the analysed columns as soon as it is parsed;
+only the first and last lines (the run's metadata) are parsed with
+:mod:`json`.  When polars
 cannot read a file, or the check query (:func:`problems`) finds a line
 breaking the format's rules or a second run, :func:`salvage` walks those
 files line by line (``validate.LineChecker``), keeps what can be used and
@@ -14,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Final, NoReturn
@@ -254,8 +256,12 @@ def problems(trace: Trace) -> pl.LazyFrame:
     event = pl.col("event")
     no_obj = event.is_in(list(schema.OPERATIONS)) & pl.col("obj").is_null()
     unknown = ~event.is_in(list(KNOWN_EVENTS))
-    not_increasing = pl.col("seq").diff().over(RUN) <= 0
-    back_in_time = pl.col("ts").diff().over(RUN) < 0
+    # Each run's lines are one block of the frame, so a line's predecessor
+    # in its run is the line before it, unless that one is of another run
+    # (a plain diff, masked there: a window per run cost 12 times as much).
+    same_run = pl.col(RUN) == pl.col(RUN).shift(1)
+    not_increasing = same_run & (pl.col("seq").diff() <= 0)
+    back_in_time = same_run & (pl.col("ts").diff() < 0)
     unpaired = event.is_in(list(END_EVENTS)) & pl.col("begin_seq").is_null()
     unusable = missing | no_obj | not_increasing
     lines = trace.events.filter(unusable | unknown | back_in_time | unpaired).select(
@@ -268,7 +274,8 @@ def problems(trace: Trace) -> pl.LazyFrame:
 def _mismatched_ends(events: pl.LazyFrame) -> pl.LazyFrame:
     """Runs with an end line that does not end its begin (another kind, thread or object)."""
     ends_of = pl.DataFrame(
-        {"event": list(schema.BLOCKING), "closed_by": list(schema.BLOCKING.values())}
+        {"event": list(schema.BLOCKING), "closed_by": list(schema.BLOCKING.values())},
+        schema={"event": ANALYZED["event"], "closed_by": ANALYZED["event"]},
     ).lazy()
     begins = (
         events.filter(pl.col("event").is_in(list(schema.BLOCKING)))
@@ -449,11 +456,15 @@ def _salvaged(path: str, kind: Kind, run: _Run, several: bool) -> tuple[TraceFil
 # --- first and last lines ------------------------------------------------------
 
 
-def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
-    """One trace file's metadata, and its lines as a lazy frame of every typed trace field.
+def open_run(path: str, *, stream: bool = False) -> tuple[TraceFile, pl.LazyFrame]:
+    """One trace file's metadata, and its lines as a lazy frame; nothing read beyond those two.
 
-    Every column of ``columns.FIELD_SCHEMA`` is there (null where a line
-    lacks the field); nothing has been read beyond the first and last lines.
+    The frame has the fields the analysis reads (``columns.ANALYZED``),
+    read a piece at a time into compact columns when it is collected
+    (:func:`_read_pieces`).  ``stream=True`` gives every field of the format
+    (``columns.FIELD_SCHEMA``) as polars' streaming scan instead, for
+    copying the lines elsewhere (``analyze convert``) without holding them.
+    Either way a field a line lacks is null.
     """
     kind = sources.kind_of(path)
     if kind == "parquet":
@@ -468,7 +479,7 @@ def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
         except OSError as exc:
             raise TraceError(f"{path}: cannot read it ({exc.strerror})") from None
         f = _trace_file(path, kind, first, tail, lambda: _count_newlines(path))
-        return f, _scan(path, f.torn_line)
+        return f, _scan(path, f.torn_line, stream)
     # A first line too long to be a trace's is told from a piece of the
     # stream, before a small file that inflates to gigabytes is held whole.
     with contextlib.closing(sources.lines(path, kind)) as lines:
@@ -484,7 +495,7 @@ def open_run(path: str) -> tuple[TraceFile, pl.LazyFrame]:
         first = fh.readline(LINE_LIMIT + 1)
         tail = _last_line(fh, len(data))
     f = _trace_file(path, kind, first, tail, lambda: data.count(b"\n"))
-    return f, _scan(data, f.torn_line)
+    return f, _scan(data, f.torn_line, stream)
 
 
 def _trace_file(
@@ -593,12 +604,16 @@ def _count_newlines(path: str) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
 
 
-def _scan(source: str | bytes, torn_line: int | None) -> pl.LazyFrame:
-    """JSON lines (a path, or decompressed bytes) as a lazy frame of the typed trace fields.
+def _scan(source: str | bytes, torn_line: int | None, stream: bool) -> pl.LazyFrame:
+    """JSON lines (a path, or decompressed bytes) as a lazy frame of typed trace fields.
 
+    ``stream``: every field of the format, as polars' streaming scan;
+    otherwise the analysed fields, read a piece at a time when collected.
     Fields absent from a line (the tracer leaves out those that are null)
     are null, as are fields the schema names and no line has.
     """
+    if not stream:
+        return pl.defer(lambda: _read_pieces(source, torn_line is not None), schema=ANALYZED)
     if torn_line is not None:
         # polars cannot be told to stop before a given line (n_rows still
         # parses the whole chunk), so a torn file is handed over without its
@@ -606,3 +621,78 @@ def _scan(source: str | bytes, torn_line: int | None) -> pl.LazyFrame:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         source = data[: data.rindex(b"\n") + 1]
     return pl.scan_ndjson(source, schema=FIELD_SCHEMA)
+
+
+#: Bytes of JSON lines handed to polars' parser at a time.  Big enough for
+#: its threads to share each piece; small enough that the text of the file
+#: is never held whole next to its parsed columns.
+_PARSE_PIECE: Final = 8 << 20
+
+#: What the pieces are parsed as: the analysed fields, in the dtypes the
+#: format writes them in (narrowed after parsing).
+_PARSED: Final = pl.Schema({name: FIELD_SCHEMA[name] for name in ANALYZED})
+
+
+def _read_pieces(source: str | bytes, torn: bool) -> pl.DataFrame:
+    """JSON lines parsed a piece at a time into ``columns.ANALYZED`` columns, held compactly.
+
+    Handing polars the whole file made its reader map the file and parse
+    every field at once: 4x the file's size at its peak, against the text
+    of one piece and the narrow columns here.  Each piece is narrowed as
+    soon as it is parsed, and a column no line of the piece has is left out
+    of it; a column no line of the file has is a null constant, which
+    polars does not spell out row by row.  ``torn``: the last line is cut
+    short and left out.
+    """
+    parsed = [_narrow(pl.read_ndjson(piece, schema=_PARSED)) for piece in _pieces(source, torn)]
+    if not parsed:
+        return pl.DataFrame(schema=ANALYZED)
+    lines = pl.concat(parsed, how="diagonal")
+    return lines.select(
+        pl.col(name) if name in lines.columns else pl.lit(None, dtype).alias(name)
+        for name, dtype in ANALYZED.items()
+    )
+
+
+def _narrow(piece: pl.DataFrame) -> pl.DataFrame:
+    """A parsed piece in ANALYZED's dtypes, without the columns no line of it has."""
+    nulls = piece.null_count().row(0)
+    return piece.select(
+        pl.col(name).cast(dtype)
+        for (name, dtype), missing in zip(ANALYZED.items(), nulls, strict=True)
+        if missing < piece.height
+    )
+
+
+def _pieces(source: str | bytes, torn: bool) -> Iterator[bytes]:
+    """The lines of a file or of bytes in pieces of about _PARSE_PIECE, each of whole lines.
+
+    A last line without a newline is the last piece, unless ``torn`` says
+    it was cut short.
+    """
+    if isinstance(source, bytes):
+        at = 0
+        while at < len(source):
+            cut = source.rfind(b"\n", at, at + _PARSE_PIECE) + 1
+            if cut <= at:  # a line longer than a piece
+                cut = source.find(b"\n", at) + 1 or len(source)
+            if cut == len(source) and not source.endswith(b"\n") and torn:
+                return
+            yield source[at:cut]
+            at = cut
+        return
+    rest = b""  # a line longer than a piece, so far
+    with open(source, "rb") as fh:
+        while block := fh.read(_PARSE_PIECE):
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                rest += block
+                continue
+            # The line cut in two is read again with the next piece: cheaper
+            # than gluing its halves onto a copy of a whole piece.
+            fh.seek(cut - len(block), os.SEEK_CUR)
+            whole = block if cut == len(block) else block[:cut]
+            yield rest + whole if rest else whole
+            rest = b""
+    if rest and not torn:
+        yield rest

@@ -36,7 +36,9 @@ def threads(events: pl.LazyFrame) -> pl.LazyFrame:
     return (
         names.join(blocked, on="thread", how="left")
         .with_columns(
-            pl.col("waits").fill_null(0).cast(pl.UInt32), pl.col("blocked_s").fill_null(0.0)
+            pl.col("thread").cast(pl.String),
+            pl.col("waits").fill_null(0).cast(pl.UInt32),
+            pl.col("blocked_s").fill_null(0.0),
         )
         .sort("thread")
     )

@@ -6,7 +6,7 @@ from typing import Final
 
 import polars as pl
 
-from analyze.columns import RUN
+from analyze.columns import ANALYZED, RUN
 from analyze.frames import lines_of, shared
 from synctrace import schema
 
@@ -28,7 +28,7 @@ def _unended_waits(events: pl.LazyFrame) -> pl.LazyFrame:
 
 def _unended(events: pl.LazyFrame, calls: dict[str, str]) -> pl.LazyFrame:
     begins = lines_of(events, calls).with_columns(
-        pl.col("event").replace_strict(calls, return_dtype=pl.String).alias("end")
+        pl.col("event").replace_strict(calls, return_dtype=ANALYZED["event"]).alias("end")
     )
     ends = lines_of(events, calls.values()).select(
         RUN, pl.col("begin_seq").alias("seq"), pl.col("event").alias("end")

@@ -2,8 +2,9 @@
 
 A detector is a pure function ``detect(events) -> findings`` of lazy frames
 that never collects; its output has ``columns.FINDING_SCHEMA``.  To add a
-kind, write a module with ``KIND``, ``detect`` and ``EXPLAIN`` (what a cause
-of that kind means and its usual fix, per severity it reports) and add it to
+kind, write a module with ``KIND``, ``detect``, ``EXPLAIN`` (what a cause
+of that kind means and its usual fix, per severity it reports) and ``NEEDS``
+(the event names without which it can find nothing) and add it to
 ``DETECTORS``; the report, the counts, the causes and every renderer pick it
 up.  A detector with a threshold the user sets takes it from ``Settings``
 (one field per option of ``analyze report``), the others ignore them.
@@ -11,8 +12,9 @@ up.  A detector with a threshold the user sets takes it from ``Settings``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Final
 
 import polars as pl
@@ -54,6 +56,13 @@ class Detector:
     detect: Detect
     #: Severity -> what a cause of this kind and severity means, and its fix.
     explain: Mapping[str, Explanation]
+    #: Groups of event names: a trace without a line of each group gives this
+    #: detector nothing to find, and the report does not run it.
+    needs: tuple[frozenset[str], ...] = ()
+
+    def can_find(self, present: Collection[str]) -> bool:
+        """Whether a trace with lines of the events ``present`` can hold a finding of this kind."""
+        return all(not group.isdisjoint(present) for group in self.needs)
 
 
 def _plain(detect: Callable[[pl.LazyFrame], pl.LazyFrame]) -> Detect:
@@ -65,26 +74,27 @@ def _contention(events: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     return lock_contention.detect(events, settings.contention_ms)
 
 
+def _of(module: ModuleType, detect: Detect | None = None) -> Detector:
+    """The detector a findings module defines with its KIND, detect, EXPLAIN and NEEDS."""
+    return Detector(module.KIND, detect or _plain(module.detect), module.EXPLAIN, module.NEEDS)
+
+
 DETECTORS: Final[tuple[Detector, ...]] = (
-    Detector(lost_signal.KIND, _plain(lost_signal.detect), lost_signal.EXPLAIN),
-    Detector(unwaited_signal.KIND, _plain(unwaited_signal.detect), unwaited_signal.EXPLAIN),
-    Detector(cleared_wait.KIND, _plain(cleared_wait.detect), cleared_wait.EXPLAIN),
-    Detector(stranded_item.KIND, _plain(stranded_item.detect), stranded_item.EXPLAIN),
-    Detector(hang.KIND, _plain(hang.detect), hang.EXPLAIN),
-    Detector(deadlock.KIND, _plain(deadlock.detect), deadlock.EXPLAIN),
-    Detector(failed_take.KIND, _plain(failed_take.detect), failed_take.EXPLAIN),
-    Detector(thread_exception.KIND, _plain(thread_exception.detect), thread_exception.EXPLAIN),
-    Detector(unheard_notify.KIND, _plain(unheard_notify.detect), unheard_notify.EXPLAIN),
-    Detector(blocked_at_end.KIND, _plain(blocked_at_end.detect), blocked_at_end.EXPLAIN),
-    Detector(coalesced_signal.KIND, _plain(coalesced_signal.detect), coalesced_signal.EXPLAIN),
-    Detector(stolen_wakeup.KIND, _plain(stolen_wakeup.detect), stolen_wakeup.EXPLAIN),
-    Detector(lock_contention.KIND, _contention, lock_contention.EXPLAIN),
-    Detector(
-        lock_held_while_blocked.KIND,
-        _plain(lock_held_while_blocked.detect),
-        lock_held_while_blocked.EXPLAIN,
-    ),
-    Detector(racy_check.KIND, _plain(racy_check.detect), racy_check.EXPLAIN),
+    _of(lost_signal),
+    _of(unwaited_signal),
+    _of(cleared_wait),
+    _of(stranded_item),
+    _of(hang),
+    _of(deadlock),
+    _of(failed_take),
+    _of(thread_exception),
+    _of(unheard_notify),
+    _of(blocked_at_end),
+    _of(coalesced_signal),
+    _of(stolen_wakeup),
+    _of(lock_contention, _contention),
+    _of(lock_held_while_blocked),
+    _of(racy_check),
 )
 
 #: Every kind a report counts (as 0 when none was found), in the order

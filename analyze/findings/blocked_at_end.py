@@ -17,8 +17,12 @@ from analyze.findings._explain import Explanation
 from analyze.findings.hang import call_words
 from analyze.frames import duration, finding, run_bounds
 from analyze.liveness import ANYONE, waits_at_end
+from analyze.waits import WAITS
 
 KIND: Final = "blocked-at-end"
+
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset(WAITS),)
 
 EXPLAIN: Final = {
     "info": Explanation(

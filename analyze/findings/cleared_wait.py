@@ -14,6 +14,9 @@ from synctrace import schema
 
 KIND: Final = "cleared-wait"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset({schema.EVENT_WAIT_BEGIN}),)
+
 EXPLAIN: Final = {
     "info": Explanation(
         what=(

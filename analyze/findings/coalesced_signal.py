@@ -20,6 +20,9 @@ from synctrace import schema
 
 KIND: Final = "coalesced-signal"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset({schema.EVENT_SET}),)
+
 EXPLAIN: Final = {
     "info": Explanation(
         what=(

@@ -50,6 +50,9 @@ MAX_CYCLE: Final = 8
 _WAITS: Final = (schema.LOCK_ACQUIRE_BEGIN, schema.THREAD_JOIN_BEGIN)
 _THREAD: Final = [RUN, "thread", "thread_id"]
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset(_WAITS),)
+
 
 def detect(events: pl.LazyFrame) -> pl.LazyFrame:
     """Threads blocked on each other's locks (or joins) in a cycle: none of them can ever go on."""

@@ -13,6 +13,9 @@ from synctrace import schema
 
 KIND: Final = "failed-take"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset(schema.CONTAINER_TAKES),)
+
 EXPLAIN: Final = {
     "error": Explanation(
         what=(

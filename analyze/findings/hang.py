@@ -20,6 +20,9 @@ from synctrace import schema
 
 KIND: Final = "hang"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset(WAITS),)
+
 #: Wakers named in a hang's message before the rest are counted.
 NAMED_WAKERS: Final = 3
 
@@ -89,7 +92,7 @@ def call_words() -> pl.Expr:
 
     # "wait() on event ready", but "wait() on event" when the object is
     # called "event", and "join() of Thread-2" rather than "of thread Thread-2".
-    named = pl.col("obj").str.to_lowercase().str.starts_with(word(2))
+    named = pl.col("obj").cast(pl.String).str.to_lowercase().str.starts_with(word(2))
     target = (
         pl.when(named).then(pl.col("obj")).otherwise(pl.format("{} {}", word(2), pl.col("obj")))
     )

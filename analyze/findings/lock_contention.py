@@ -29,6 +29,12 @@ from synctrace import schema
 
 KIND: Final = "lock-contention"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (
+    frozenset({schema.LOCK_ACQUIRE_BEGIN}),
+    frozenset({schema.LOCK_ACQUIRE_END}),
+)
+
 #: JFR's default threshold for its JavaMonitorEnter events.
 DEFAULT_MS: Final = 20.0
 

@@ -79,6 +79,12 @@ assert set(_DOING) | {schema.SLEEP_BEGIN, schema.LOCK_ACQUIRE_BEGIN} == set(sche
     "lock_held_while_blocked._DOING is out of step with schema.BLOCKING"
 )
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (
+    frozenset({schema.LOCK_ACQUIRE, schema.LOCK_ACQUIRE_END}),
+    frozenset(set(_DOING) | {schema.SLEEP_BEGIN}),
+)
+
 _THREAD: Final = [RUN, "thread", "thread_id"]
 
 

@@ -9,8 +9,15 @@ import polars as pl
 from analyze.findings._explain import Explanation
 from analyze.findings._signals import unheard_sets
 from analyze.frames import duration, finding
+from synctrace import schema
 
 KIND: Final = "lost-signal"
+
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (
+    frozenset({schema.EVENT_SET}),
+    frozenset({schema.EVENT_CLEAR}),
+)
 
 EXPLAIN: Final = {
     "error": Explanation(

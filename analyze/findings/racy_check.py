@@ -78,6 +78,9 @@ _PUTS: Final = [schema.QUEUE_PUT, schema.QUEUE_PUT_BEGIN]
 _THREAD: Final = [RUN, "thread", "thread_id"]
 _MINE: Final = [RUN, "obj", "thread", "thread_id"]
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset(_CHECKS),)
+
 
 def _asof(
     left: pl.LazyFrame, right: pl.LazyFrame, on: str, right_on: str, by: list[str], forward: bool

@@ -23,6 +23,12 @@ from synctrace import schema
 
 KIND: Final = "stranded-item"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (
+    frozenset(schema.CONTAINER_ADDS),
+    frozenset(schema.CONTAINER_TAKES | {schema.QUEUE_PUT}),
+)
+
 EXPLAIN: Final = {
     "warning": Explanation(
         what=(

@@ -13,6 +13,9 @@ from synctrace import schema
 
 KIND: Final = "thread-exception"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset({schema.THREAD_EXCEPTION}),)
+
 EXPLAIN: Final = {
     "error": Explanation(
         what=(

@@ -14,6 +14,9 @@ from synctrace import schema
 
 KIND: Final = "unheard-notify"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset({schema.COND_NOTIFY}),)
+
 EXPLAIN: Final = {
     "info": Explanation(
         what=(

@@ -13,6 +13,9 @@ from synctrace import schema
 
 KIND: Final = "unwaited-signal"
 
+#: Lines the trace must have, one of each group, for this detector to find anything.
+NEEDS: Final = (frozenset({schema.EVENT_SET}),)
+
 EXPLAIN: Final = {
     "info": Explanation(
         what=(

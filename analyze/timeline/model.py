@@ -88,7 +88,10 @@ def run_view(trace: Trace, report: Report, run: int = 0) -> RunView:
         raise IndexError(run)
     f = trace.files[run]
     origin = int(f.start["ts"])
-    events = trace.events.filter(pl.col(RUN) == run)
+    # The picture spells names out as text; the lines hold them as categories.
+    events = trace.events.filter(pl.col(RUN) == run).with_columns(
+        pl.col(pl.Categorical).cast(pl.String)
+    )
     seconds = ((pl.col("ts") - origin) / NS_PER_S).alias("t_s")
 
     bounds = events.select(

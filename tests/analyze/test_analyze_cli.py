@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -422,3 +423,15 @@ def test_help_does_not_import_polars() -> None:
     code = "import sys, analyze.cli; print('polars' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "False\n"
+
+
+def test_the_command_asks_polars_allocator_to_give_memory_back_unless_told(
+    trace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """analyze sets _RJEM_MALLOC_CONF for the polars it loads, and leaves a user's own alone."""
+    monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
+    assert run("report", trace).exit_code == 0
+    assert os.environ["_RJEM_MALLOC_CONF"] == "dirty_decay_ms:100,muzzy_decay_ms:0"
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "background_thread:false")
+    run("report", trace)
+    assert os.environ["_RJEM_MALLOC_CONF"] == "background_thread:false"
