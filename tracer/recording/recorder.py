@@ -59,7 +59,7 @@ FLUSH_INTERVAL = 0.1
 #: Four threads doing nothing but traced operations, in-run against bare,
 #: peak memory above the bare run (medians of interleaved rounds of
 #: bench/workload.py on a 2-core machine that others were using too, so
-#: the ranges are wide):
+#: the ranges are wide; measured before the List fast paths became cheaper):
 #:
 #:   room / batch       in-run              peak memory
 #:   262,144 / 16,384   2.3x [1.9-4.2]      +59 MB
@@ -68,10 +68,12 @@ FLUSH_INTERVAL = 0.1
 #:    65,536 / 16,384   4.5x [4.0-5.3]      +26 MB
 #:
 #: Speed is what the trace is for (a slowed program takes other
-#: interleavings), so the native sink takes the first.  A native record is
-#: 192 bytes, and the ring's memory is only touched as records fill it.
-#: A pure record is a tuple with its fields dict, several times that, and
-#: the pure writer is the slower side anyway: it gets 65,536.
+#: interleavings), so the native sink takes the first; on a quiet machine
+#: the benchmark now runs it at 1.9x bare and +54 MB (docs/performance.md).
+#: A native record is 192 bytes, and the ring's memory is only touched as
+#: records fill it.  A pure record is a dozen slots of Python objects,
+#: several times that, and the pure writer is the slower side anyway: it
+#: gets 65,536.
 MAX_PENDING = 1 << 18 if capture.NATIVE else 1 << 16
 #: Events the writer encodes per batch (and per write() of a plain trace):
 #: the encoding buffer holds one batch.  The native writer needs no GIL
