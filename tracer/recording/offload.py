@@ -30,7 +30,6 @@ the file's offset after them.  What can go wrong, and what happens then:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import marshal
 import os
 import select
@@ -212,6 +211,8 @@ def start(fd: int) -> EncodingProcess | None:
     exe = _interpreter()
     if exe is None or os.name != "posix":  # pipes as select() and pass_fds know them
         return None
+    import fcntl  # POSIX only: imported here so that the module imports anywhere
+
     frames_r, frames_w = os.pipe()
     # A frame is about 1 MB: a pipe that holds one lets a send finish while
     # the process still encodes the frame before (Linux; 64 KB elsewhere).
