@@ -1799,18 +1799,19 @@ Sink_drain_lines(SinkObject *self, PyObject *args, PyObject *kwds)
 /* ---- tracer.List's commonest operations, whole in C ------------------------- */
 
 /* list_append and list_pop do what List.append and List.pop do while
- * recording (tracer/primitives/lists.py, the reference), in one call: take
- * the list's own _lock, change the list and its item numbers, capture the
- * line, let the lock go.  They answer NotImplemented, having changed
- * nothing, whenever the case is not the simple one (the lock is busy, the
+ * recording (tracer/primitives/lists.py, the reference), in one call:
+ * with the list's own _lock free (a ListLock nobody holds), change the
+ * list and its item numbers and capture the line.  They answer
+ * NotImplemented, having changed nothing, whenever the case is not the
+ * simple one (the lock is held, the
  * numbering belongs to another recording, a value that is not a str, int,
  * float, bytes, bool or None, an index out of range, a full ring...), and
  * List runs its Python code instead: one behaviour, one set of lines.
  *
- * GIL rule: from the lock's acquire(False) to its release() no Python code
- * runs and the GIL is never let go (acquire(False) of a _thread.RLock
- * never waits, repr of those exact types is C), so the steps are atomic
- * for every other thread, as the seq-to-store steps of any capture are. */
+ * GIL rule: from looking at the lock's count to storing the line no Python
+ * code runs and the GIL is never let go (repr of those exact types is C),
+ * so the steps are atomic for every other thread, as the seq-to-store
+ * steps of any capture are (see ListLock and fast_lock). */
 
 static PyFrameObject *find_frame(Py_ssize_t depth);
 static PyObject *find_site(Py_ssize_t depth);
@@ -1819,8 +1820,7 @@ static PyObject *rlock_type;       /* _thread.RLock */
 static PyObject *rlock_acquire, *rlock_release;  /* its methods (descriptors) */
 static PyObject *lock_type;                      /* _thread.LockType */
 static PyObject *lock_locked;                    /* its locked() (a descriptor) */
-static PyObject *str_acquire, *str_release, *str_lock_attr, *str_item, *str_index, *str_depth,
-    *str_value;
+static PyObject *str_lock_attr, *str_item, *str_index, *str_depth, *str_value;
 static PyObject *str_list_append, *str_list_pop;  /* schema.LIST_APPEND, schema.LIST_POP */
 
 /* ---- ListLock: tracer.List's _lock, whose holds C can count ---------------- */
@@ -2150,10 +2150,8 @@ caller_label(SinkObject *self, Py_ssize_t depth)
 typedef struct {
     PyObject *dict;     /* the object's instance dict (new reference) */
     PyObject *holder;   /* what keeps `lock` alive besides dict (new reference), or NULL */
-    PyObject *lock;     /* the lock to take (new reference), or NULL */
-    PyObject *acquire;  /* borrowed: its type's acquire and release descriptors */
-    PyObject *release;
-    int counted;        /* lock is a ListLock: its count is looked at, nothing taken */
+    PyObject *lock;     /* the lock to look at (new reference), or NULL */
+    int counted;        /* lock is a ListLock (else a _thread.lock) */
     Record r;           /* the first line, its event, thread, obj and site filled */
     unsigned long ident;
 } FastCall;
@@ -2226,12 +2224,11 @@ fast_prepare_named(SinkObject *self, FastCall *c, PyObject *name, PyObject *even
     return 1;
 }
 
-/* `lock` of `type` (exactly), from `dict`: c->lock and its methods set,
- * 1; 0 when it is missing or of another type (declined).  A dict look-up
- * with an interned key, no Python code. */
+/* `lock` of `type` (exactly), from `dict`: c->lock set, 1; 0 when it is
+ * missing or of another type (declined).  A dict look-up with an interned
+ * key, no Python code. */
 static int
-fast_find_lock(FastCall *c, PyObject *dict, PyObject *type, PyObject *acquire,
-               PyObject *release)
+fast_find_lock(FastCall *c, PyObject *dict, PyObject *type)
 {
     PyObject *lock = PyDict_GetItemWithError(dict, str_lock_attr);
     if (lock == NULL || Py_TYPE(lock) != (PyTypeObject *)type) {
@@ -2239,18 +2236,16 @@ fast_find_lock(FastCall *c, PyObject *dict, PyObject *type, PyObject *acquire,
         return 0;
     }
     c->lock = Py_NewRef(lock);
-    c->acquire = acquire;
-    c->release = release;
     return 1;
 }
 
-/* Take the lock for the fast path's steps: 1 taken, 0 busy, -1 error.
+/* Whether the fast path may do its steps as if it held the lock: 1 free,
+ * 0 held, -1 error.  Neither lock is taken, so there is nothing to let go
+ * after the steps.
  *
- * An RLock is taken with acquire(False) through its type's own method (no
- * attribute look-up on the instance); it never waits, never lets the GIL go
- * and runs no Python code.
+ * A ListLock is free when its count of holds is 0 (see ListLock).
  *
- * A _thread.lock (c->acquire NULL) is only asked locked(), a call with no
+ * A _thread.lock is only asked locked(), a call with no
  * arguments that costs a fraction of acquire(False) and release() (about
  * 120 ns of an Event's 360, measured): while the GIL is held and no Python
  * code runs, a lock nobody holds may as well be held by us.  A thread
@@ -2264,33 +2259,13 @@ fast_lock(FastCall *c)
 {
     if (c->counted)
         return ((ListLockObject *)c->lock)->held == 0;
-    PyObject *args[2] = {c->lock, Py_False};
-    PyObject *got = c->acquire != NULL ? PyObject_Vectorcall(c->acquire, args, 2, NULL)
-                                       : PyObject_Vectorcall(lock_locked, args, 1, NULL);
+    PyObject *args[1] = {c->lock};
+    PyObject *got = PyObject_Vectorcall(lock_locked, args, 1, NULL);
     if (got == NULL)
         return -1;
-    int taken = got == (c->acquire != NULL ? Py_True : Py_False);
+    int free = got == Py_False;
     Py_DECREF(got);
-    return taken;
-}
-
-/* Let the lock go (an RLock: release()), keeping any exception already
- * raised.  0, or -1 with an exception. */
-static int
-fast_unlock(FastCall *c)
-{
-    if (c->release == NULL)
-        return PyErr_Occurred() ? -1 : 0;
-    PyObject *pending = raised_exception();
-    PyObject *args[1] = {c->lock};
-    PyObject *done = PyObject_Vectorcall(c->release, args, 1, NULL);
-    Py_XDECREF(done);
-    if (pending != NULL) {
-        PyErr_Clear();
-        restore_exception(pending);
-        return -1;
-    }
-    return done == NULL ? -1 : 0;
+    return free;
 }
 
 /* tracer.List keeps its state in slots (__slots__), which C reads and
@@ -2467,7 +2442,7 @@ list_append_in(SinkObject *self, PyObject *lst, PyObject *value, PyObject *gener
 done:
     Py_XDECREF(item_obj);
     value_release(&repr);
-    if (fast_unlock(&c) < 0)
+    if (PyErr_Occurred())
         result = NULL;
     fast_release(&c);
     return Py_XNewRef(result);
@@ -2538,13 +2513,13 @@ list_pop_in(SinkObject *self, PyObject *lst, Py_ssize_t i, PyObject *generation,
     value = NULL;
 done:
     value_release(&repr);
-    int unlocked = fast_unlock(&c);
+    int raised = PyErr_Occurred() != NULL;
     fast_release(&c);
     if (result == Py_NotImplemented || result == NULL) {
         Py_XDECREF(value);
-        return unlocked < 0 || result == NULL ? NULL : Py_NewRef(Py_NotImplemented);
+        return raised || result == NULL ? NULL : Py_NewRef(Py_NotImplemented);
     }
-    if (unlocked < 0) {
+    if (raised) {
         Py_DECREF(result);
         return NULL;
     }
@@ -2772,7 +2747,7 @@ eventcall_prepare(SinkObject *self, FastCall *c, PyObject *ev, PyObject *event,
         fast_release(c);
         return clear_ordinary_error() ? 0 : -1;
     }
-    if (!fast_find_lock(c, c->holder, lock_type, NULL, NULL)) {
+    if (!fast_find_lock(c, c->holder, lock_type)) {
         fast_release(c);
         return 0;
     }
@@ -2819,11 +2794,12 @@ eventcall_store(FastCall *c, PyObject *key, int value)
     return PyDict_SetItem(c->dict, key, value ? Py_True : Py_False);
 }
 
-/* The end of a fast call: unlock, release, and the answer. */
+/* The end of a fast call: release, and the answer (none once an exception
+ * was raised). */
 static PyObject *
 eventcall_done(FastCall *c, PyObject *result)
 {
-    if (fast_unlock(c) < 0)
+    if (PyErr_Occurred())
         result = NULL;
     fast_release(c);
     return Py_XNewRef(result);
@@ -3356,8 +3332,6 @@ PyInit__csink(void)
         str_timed_out == NULL || str_event_set == NULL || str_event_clear == NULL ||
         str_event_wait_begin == NULL || str_event_wait_end == NULL)
         goto error;
-    str_acquire = PyUnicode_InternFromString("acquire");
-    str_release = PyUnicode_InternFromString("release");
     str_lock_attr = PyUnicode_InternFromString("_lock");
     str_item = PyUnicode_InternFromString("item");
     str_index = PyUnicode_InternFromString("index");
@@ -3365,8 +3339,8 @@ PyInit__csink(void)
     str_value = PyUnicode_InternFromString("value");
     str_list_append = PyUnicode_InternFromString("list.append");
     str_list_pop = PyUnicode_InternFromString("list.pop");
-    if (rlock_type == NULL || !PyType_Check(rlock_type) || str_acquire == NULL ||
-        str_release == NULL || str_lock_attr == NULL || str_item == NULL ||
+    if (rlock_type == NULL || !PyType_Check(rlock_type) || str_lock_attr == NULL ||
+        str_item == NULL ||
         str_index == NULL || str_depth == NULL || str_value == NULL ||
         str_list_append == NULL || str_list_pop == NULL) {
         if (!PyErr_Occurred())
