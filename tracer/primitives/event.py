@@ -13,7 +13,6 @@ import threading
 from synctrace import schema
 from tracer.recording import capture as _capture
 from tracer.recording import names as _names
-from tracer.recording import pyfast, pysink
 from tracer.recording import recorder as _recorder
 from tracer.recording import site as _site
 
@@ -160,16 +159,15 @@ def _switch(recording: bool) -> None:
     methods = _TRACED
     rec = _recorder.current
     # _NATIVE read now: a test may turn the native paths off.
-    if recording and not _NATIVE and _PYFAST and rec is not None and _pure(rec):
-        fast = pyfast.event_methods(rec.sink, *_TRACED.values())
-        methods = dict(zip(_TRACED, fast, strict=True))
+    if recording and not _NATIVE and _PYFAST and rec is not None:
+        # Imported here: where the native sink records it is never needed.
+        from tracer.recording import pyfast
+
+        if pyfast.serves(rec.sink):
+            fast = pyfast.event_methods(rec.sink, *_TRACED.values())
+            methods = dict(zip(_TRACED, fast, strict=True))
     for name, method in methods.items():
         setattr(Event, name, method)
 
 
 _recorder.on_recording(_switch)
-
-
-def _pure(rec: _recorder.Recorder) -> bool:
-    """Whether ``rec`` records on the pure sink (a test may give it either)."""
-    return isinstance(rec.sink, pysink.Sink)

@@ -16,7 +16,6 @@ from synctrace import schema
 from tracer.primitives.unwind import hand_over
 from tracer.recording import capture as _capture
 from tracer.recording import names as _names
-from tracer.recording import pyfast, pysink
 from tracer.recording import recorder as _recorder
 from tracer.recording import site as _site
 from tracer.recording.recorder import Recorder
@@ -395,12 +394,16 @@ def _switch(recording: bool) -> None:
     # _NATIVE read now: a test may turn the native paths off.
     fast = _FAST if _NATIVE else {}
     rec = _recorder.current
-    if recording and not _NATIVE and _PYFAST and rec is not None and _pure(rec):
-        # The pure sink's twins of the native methods, bound to this recording.
-        methods = pyfast.list_methods(
-            rec.sink, rec.generation, _TRACED["append"], _TRACED["pop"], short_repr
-        )
-        fast = dict(zip(("append", "pop"), methods, strict=True))
+    if recording and not _NATIVE and _PYFAST and rec is not None:
+        # Imported here: where the native sink records it is never needed.
+        from tracer.recording import pyfast
+
+        if pyfast.serves(rec.sink):
+            # The pure sink's twins of the native methods, bound to this recording.
+            methods = pyfast.list_methods(
+                rec.sink, rec.generation, _TRACED["append"], _TRACED["pop"], short_repr
+            )
+            fast = dict(zip(("append", "pop"), methods, strict=True))
     for name in _SWITCHED:
         if recording:
             setattr(List, name, fast.get(name, _TRACED[name]))
@@ -410,8 +413,3 @@ def _switch(recording: bool) -> None:
 
 _switch(False)
 _recorder.on_recording(_switch)
-
-
-def _pure(rec: _recorder.Recorder) -> bool:
-    """Whether ``rec`` records on the pure sink (a test may give it either)."""
-    return isinstance(rec.sink, pysink.Sink)

@@ -74,6 +74,15 @@ def _site_at(frame: Any) -> str | None:
     return None if frame is None else _site.site_name((frame.f_code.co_filename, frame.f_lineno))
 
 
+def serves(sink: Any) -> bool:
+    """Whether ``sink`` is the pure sink, whose twins of the fast paths these are.
+
+    A recording may be handed either sink whichever one ``capture`` picked
+    (tests do).
+    """
+    return isinstance(sink, pysink.Sink)
+
+
 def list_methods(
     sink: pysink.Sink,
     generation: int,
